@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { createLaurel, VERSION } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { analyze, startEmbeddedMaintenance } from '../db/maintenance.js';
+import { migrate } from '../db/migrate.js';
+import { seedDemo } from '../demo/seed.js';
+
+const USAGE = `laurel ${VERSION} — membership and points platform
+
+usage: laurel <command> [options]
+
+commands:
+  serve [--demo]   run the API (and console); --demo seeds a demo program on first start
+  migrate          apply database migrations and exit
+  seed-demo        create a demo program with a few members and print its API key
+
+environment: PORT, HOST, DATABASE_URL, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL (see README)`;
+
+async function open(config: Config) {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') });
+  await migrate(database.db, (line) => process.stderr.write(`${line}\n`));
+  return database;
+}
+
+async function serve(config: Config, demo: boolean): Promise<void> {
+  const database = await open(config);
+  const laurel = await createLaurel({
+    database,
+    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+  });
+  const log = laurel.http.log;
+  const { generated } = await laurel.services.access.initAdminKey(config.adminKey);
+
+  let seeded: Awaited<ReturnType<typeof seedDemo>> | null = null;
+  if (demo) {
+    const existing = await laurel.services.programs.list({ limit: 1 });
+    if (existing.data.length === 0) seeded = await seedDemo(laurel);
+  }
+  if (database.engine === 'pglite') await analyze(database);
+  const stopMaintenance = startEmbeddedMaintenance(database, config.maintenanceMinutes, log);
+  if (config.scheduler) laurel.scheduler.start();
+
+  const address = await laurel.http.listen({ port: config.port, host: config.host });
+  const base = address.replace('[::1]', 'localhost');
+  const lines = [
+    '',
+    `Laurel ${VERSION} is running on ${database.engine === 'pglite' ? `the embedded database (${config.dataDir})` : 'PostgreSQL'}`,
+    `  API docs:      ${base}/docs`,
+    `  OpenAPI:       ${base}/openapi.json`,
+    `  health:        ${base}/health`,
+  ];
+  if (generated) lines.push(`  admin key:     ${generated}   (shown once; it is stored hashed)`);
+  if (seeded) {
+    lines.push(`  demo program:  ${seeded.programId}`);
+    lines.push(`  demo API key:  ${seeded.apiKey}   (shown once)`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    stopMaintenance();
+    // Fastify's close waits for in-flight requests, then the scheduler's running job, then the pool.
+    await laurel.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config, rest.includes('--demo'));
+    case 'migrate': {
+      const database = await open(config);
+      await database.close();
+      process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'seed-demo': {
+      const database = await open(config);
+      const laurel = await createLaurel({ database });
+      const seed = await seedDemo(laurel);
+      process.stdout.write(`${JSON.stringify(seed, null, 2)}\n`);
+      await laurel.close();
+      return;
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${err.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});

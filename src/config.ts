@@ -1,0 +1,75 @@
+import { resolve } from 'node:path';
+
+/**
+ * The environment, parsed and checked once at start-up. Nothing else reads `process.env`.
+ * A bad value stops start-up with a message that names the variable.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** postgres://… for PostgreSQL; undefined for the embedded engine */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly adminKey: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Embedded engine only: minutes between ANALYZE runs (VACUUM runs every 6th time). */
+  readonly maintenanceMinutes: number;
+  /** Run the job scheduler in this process. */
+  readonly scheduler: boolean;
+  readonly natsUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// or postgresql:// URL, got "${databaseUrl}"`);
+  }
+  const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const adminKey = env.LAUREL_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && adminKey.length < 24) {
+    throw new ConfigError('LAUREL_ADMIN_KEY must be at least 24 characters long');
+  }
+  const host = env.HOST || '127.0.0.1';
+  if (!/^[\w.:\-[\]]+$/.test(host)) throw new ConfigError(`HOST is not a host name or address: "${host}"`);
+  const natsUrl = env.LAUREL_NATS_URL || undefined;
+  if (natsUrl !== undefined && !/^nats:\/\//.test(natsUrl)) {
+    throw new ConfigError(`LAUREL_NATS_URL must be a nats:// URL, got "${natsUrl}"`);
+  }
+  return Object.freeze({
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host,
+    databaseUrl,
+    dataDir: resolve(env.LAUREL_DATA_DIR || '.laurel'),
+    adminKey,
+    logLevel,
+    maintenanceMinutes: integer(env, 'LAUREL_MAINTENANCE_MINUTES', 10, 1, 24 * 60),
+    scheduler: bool(env, 'LAUREL_SCHEDULER', true),
+    natsUrl,
+  });
+}

@@ -1,0 +1,115 @@
+import { PGlite } from '@electric-sql/pglite';
+import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { DB } from './schema.js';
+import { pgTypeOverrides, typeParsers } from './types.js';
+
+export type Engine = 'pglite' | 'postgres';
+
+/** Anything a repository can run SQL on: the database or an open transaction. */
+export type Executor = Kysely<DB> | Transaction<DB>;
+export type Trx = Transaction<DB>;
+
+export interface Database {
+  readonly engine: Engine;
+  readonly db: Kysely<DB>;
+  close(): Promise<void>;
+  /** Embedded engine only: the whole data directory as a tarball (tests copy a migrated one). */
+  dump?(): Promise<Blob>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL; absent selects the embedded engine. */
+  url?: string | undefined;
+  /** Embedded engine only: a data directory, or undefined for an in-memory database. */
+  dataDir?: string | undefined;
+  /** Embedded engine only: start from a dumped data directory (tests load a migrated template). */
+  loadDataDir?: Blob | undefined;
+  poolSize?: number | undefined;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 20);
+  return openPGlite(options);
+}
+
+async function openPGlite(options: DatabaseOptions): Promise<Database> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = new PGlite({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers: typeParsers,
+    relaxedDurability: false,
+  });
+  await pglite.waitReady;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return {
+    engine: 'pglite',
+    db,
+    async close() {
+      await db.destroy();
+    },
+    dump: () => pglite.dumpDataDir('none'),
+  };
+}
+
+function pgTypes(): pg.CustomTypesConfig {
+  const { INT8, DATE, NUMERIC, parseInt8 } = pgTypeOverrides;
+  return {
+    getTypeParser: ((oid: number, format?: string) => {
+      if (oid === INT8) return parseInt8;
+      if (oid === DATE || oid === NUMERIC) return (v: string) => v;
+      return pg.types.getTypeParser(oid, format as 'text');
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes() });
+  // An idle client losing its server (a restart) must not crash the process: the pool drops it.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    engine: 'postgres',
+    db,
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Run raw SQL with positional parameters ($1…): the hot paths use it to skip query building. */
+export async function rawQuery<R = Record<string, unknown>>(
+  executor: Executor,
+  sqlText: string,
+  params: readonly unknown[] = [],
+): Promise<{ rows: R[]; rowCount: number }> {
+  const result = await executor.executeQuery<R>(CompiledQuery.raw(sqlText, params as unknown[]));
+  return { rows: result.rows, rowCount: Number(result.numAffectedRows ?? 0n) };
+}
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
+
+/**
+ * Run `work` in one transaction, retrying the whole unit when PostgreSQL aborts it for a
+ * serialization failure or a deadlock (the work must be safe to repeat: it is, since nothing
+ * of an aborted attempt was committed).
+ */
+export async function inTransaction<T>(db: Kysely<DB>, work: (trx: Trx) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (!code || !RETRYABLE.has(code) || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

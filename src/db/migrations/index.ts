@@ -1,0 +1,10 @@
+import { sql as foundation } from './0001-foundation.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Versioned migrations, applied in order; a version once released is never edited. */
+export const migrations: Migration[] = [{ version: 1, name: 'foundation', sql: foundation }];

@@ -1,0 +1,100 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ProgramContext } from '../core/context.js';
+import { AppError } from '../core/errors.js';
+import { hasScope, type AccessService, type Principal, type Scope } from '../modules/access/index.js';
+import { clockOf, type Program, type ProgramsService } from '../modules/programs/index.js';
+
+/** `public`: no key; `deployment`: the deployment admin key only; a Scope: a program key with it. */
+export type RouteAccess = Scope | 'deployment' | 'public';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    programContext: ProgramContext | null;
+  }
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+}
+
+/**
+ * Live programs change rarely and are read on every request, so they are cached briefly.
+ * Sandbox programs are always read fresh: their test clock may have been moved by another process.
+ */
+class ProgramCache {
+  private readonly entries = new Map<string, { program: Program; until: number }>();
+  constructor(
+    private readonly programs: ProgramsService,
+    private readonly ttlMs = 2_000,
+  ) {}
+  async get(id: string): Promise<Program> {
+    const hit = this.entries.get(id);
+    if (hit && hit.until > Date.now()) return hit.program;
+    const program = await this.programs.get(id);
+    if (program.mode === 'live') {
+      if (this.entries.size > 10_000) this.entries.clear();
+      this.entries.set(id, { program, until: Date.now() + this.ttlMs });
+    }
+    return program;
+  }
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+export function programContextOf(request: FastifyRequest): ProgramContext {
+  if (!request.programContext) throw new Error(`route ${request.routeOptions.url} has no program context`);
+  return request.programContext;
+}
+
+export function installAuth(app: FastifyInstance, access: AccessService, programs: ProgramsService): ProgramCache {
+  const cache = new ProgramCache(programs);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('programContext', null);
+
+  // onRequest, before the body is parsed or validated: a caller without a key learns nothing
+  // about what a valid request would look like.
+  app.addHook('onRequest', async (request) => {
+    const required = request.routeOptions.config?.access;
+    if (required === undefined || required === 'public') return;
+    const secret = bearer(request);
+    if (!secret) throw new AppError('unauthorized', 'an API key is required: Authorization: Bearer <key>');
+    const principal = await access.authenticate(secret);
+    if (!principal) throw new AppError('unauthorized', 'the API key is not valid or has been revoked');
+    request.principal = principal;
+
+    if (required === 'deployment' && principal.kind !== 'deployment_admin') {
+      throw new AppError('forbidden', 'this route needs the deployment admin key');
+    }
+    const programId = (request.params as { programId?: string }).programId;
+    if (programId !== undefined) {
+      // A key of another program gets the same answer as a program that does not exist.
+      if (principal.kind === 'program_key' && principal.programId !== programId) {
+        throw new AppError('program_not_found', `program ${programId} does not exist`, { id: programId });
+      }
+      const program = await cache.get(programId);
+      request.programContext = {
+        program: {
+          id: program.id,
+          mode: program.mode,
+          timeZone: program.timeZone,
+          currency: program.currency,
+          settings: program.settings,
+        },
+        clock: clockOf(program),
+        actor: principal.kind === 'deployment_admin' ? { type: 'admin' } : { type: 'api_key', id: principal.keyId },
+      };
+    }
+    if (required !== 'deployment' && !hasScope(principal, required)) {
+      throw new AppError('forbidden', `this API key lacks the "${required}" scope`, { requiredScope: required });
+    }
+  });
+  return cache;
+}
