@@ -10,7 +10,7 @@ export { engines } from './engines.js';
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
 }
 
 export interface ApiCall {
