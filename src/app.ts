@@ -8,11 +8,15 @@ import type { App } from './http/types.js';
 import { JobRegistry, type JobDefinition } from './jobs/job.js';
 import { SandboxClock } from './jobs/sandbox-clock.js';
 import { Scheduler } from './jobs/scheduler.js';
+import { fixedClock } from './core/clock.js';
+import type { ProgramContext } from './core/context.js';
 import { AccessService } from './modules/access/index.js';
+import { LedgerQueries, LedgerService, PointTypesService, ledgerJobs } from './modules/ledger/index.js';
+import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { accessRoutes } from './modules/access/access.routes.js';
 import { MembersService } from './modules/members/index.js';
 import { memberRoutes } from './modules/members/members.routes.js';
-import { ProgramsService } from './modules/programs/index.js';
+import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
 import { programRoutes } from './modules/programs/programs.routes.js';
 
 export const VERSION = '0.1.0';
@@ -22,6 +26,9 @@ export interface Services {
   access: AccessService;
   members: MembersService;
   sandboxClock: SandboxClock;
+  pointTypes: PointTypesService;
+  ledger: LedgerService;
+  ledgerQueries: LedgerQueries;
 }
 
 export interface Laurel {
@@ -30,6 +37,10 @@ export interface Laurel {
   jobs: JobRegistry;
   http: App;
   scheduler: Scheduler;
+  /** create a program with every module's defaults (point types, …) in one transaction */
+  createProgram(input: CreateProgramInput, trx: Trx): Promise<Program>;
+  /** a context for acting on a program as the system (seeding, jobs, the CLI) */
+  systemContext(program: Program, job: string): ProgramContext;
   close(): Promise<void>;
 }
 
@@ -54,11 +65,29 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const members = new MembersService(db);
   const jobs = new JobRegistry();
   const sandboxClock = new SandboxClock(db, programs, jobs);
-  const services: Services = { programs, access, members, sandboxClock };
+  const pointTypes = new PointTypesService(db);
+  const ledger = new LedgerService(db, pointTypes);
+  const ledgerQueries = new LedgerQueries(db, pointTypes);
+  const services: Services = { programs, access, members, sandboxClock, pointTypes, ledger, ledgerQueries };
 
-  const jobDefinitions: JobDefinition[] = [];
+  const jobDefinitions: JobDefinition[] = [...ledgerJobs(ledger, pointTypes)];
   for (const job of jobDefinitions) jobs.register(job);
-  const programSetup: Array<(trx: Trx, programId: string) => Promise<void>> = [];
+
+  const systemContext = (program: Program, job: string): ProgramContext => ({
+    program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
+    clock: program.mode === 'sandbox' ? clockOf(program) : fixedClock(clock.now()),
+    actor: { type: 'system', job },
+  });
+  // Each module's defaults for a new program, run in the transaction that creates it.
+  const programSetup: Array<(trx: Trx, ctx: ProgramContext) => Promise<void>> = [
+    (trx, ctx) => pointTypes.createDefaults(ctx, trx),
+  ];
+  const createProgram = async (input: CreateProgramInput, trx: Trx): Promise<Program> => {
+    const program = await programs.create(input, trx);
+    const ctx = systemContext(program, 'program-setup');
+    for (const setup of programSetup) await setup(trx, ctx);
+    return program;
+  };
 
   const http = await createHttp({ logger: options.logger ?? false, db, version: VERSION });
   const programCache = installAuth(http, access, programs);
@@ -83,12 +112,11 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
     programs,
     sandboxClock,
     forget: (id) => programCache.forget(id),
-    onCreated: async (trx, programId) => {
-      for (const setup of programSetup) await setup(trx, programId);
-    },
+    create: createProgram,
   });
   accessRoutes(http, access);
   memberRoutes(http, members);
+  ledgerRoutes(http, { ledger, queries: ledgerQueries, pointTypes, members });
 
   const scheduler = new Scheduler(db, jobs, http.log, clock);
 
@@ -98,6 +126,8 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
     jobs,
     http,
     scheduler,
+    createProgram,
+    systemContext,
     async close() {
       await scheduler.stop();
       await http.close();

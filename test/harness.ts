@@ -31,8 +31,8 @@ export interface TestLaurel {
   close(): Promise<void>;
 }
 
-export async function createTestLaurel(engine: Engine, options: { clock?: Clock } = {}): Promise<TestLaurel> {
-  const database = await createTestDatabase(engine);
+export async function createTestLaurel(engine: Engine, options: { clock?: Clock; poolSize?: number } = {}): Promise<TestLaurel> {
+  const database = await createTestDatabase(engine, options.poolSize);
   const laurel = await createLaurel({ database, ...(options.clock ? { clock: options.clock } : {}) });
   const adminKey = `lrl_admin_test_${randomBytes(16).toString('hex')}`;
   await laurel.services.access.initAdminKey(adminKey);

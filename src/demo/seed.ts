@@ -1,6 +1,4 @@
 import type { Laurel } from '../app.js';
-import { systemClock } from '../core/clock.js';
-import type { ProgramContext } from '../core/context.js';
 import { inTransaction } from '../db/database.js';
 
 export interface DemoSeed {
@@ -19,18 +17,14 @@ const DEMO_MEMBERS = [
 
 /** A small coffee-chain program to explore the API and the console with. */
 export async function seedDemo(laurel: Laurel): Promise<DemoSeed> {
-  const { programs, access, members } = laurel.services;
+  const { access, members } = laurel.services;
   return inTransaction(laurel.database.db, async (trx) => {
-    const program = await programs.create(
+    const program = await laurel.createProgram(
       { name: 'Laurel Coffee (demo)', mode: 'live', timeZone: 'Asia/Shanghai', currency: 'CNY', settings: { demo: true } },
       trx,
     );
     const { secret } = await access.createKey(trx, program.id, { name: 'demo key', scopes: ['admin'] });
-    const ctx: ProgramContext = {
-      program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
-      clock: systemClock,
-      actor: { type: 'system', job: 'seed-demo' },
-    };
+    const ctx = laurel.systemContext(program, 'seed-demo');
     const ids: string[] = [];
     for (const m of DEMO_MEMBERS) ids.push((await members.create(ctx, m, trx)).id);
     return { programId: program.id, apiKey: secret, members: ids };

@@ -54,6 +54,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.status(400).send(body('validation_failed', err.message));
     }
     request.log.error({ err }, 'unhandled error');
+    if (process.env.LAUREL_DEBUG_ERRORS) console.error(err);
     return reply.status(500).send(body('internal', 'internal error'));
   });
 

@@ -1,4 +1,5 @@
 import { sql as foundation } from './0001-foundation.js';
+import { sql as ledger } from './0002-ledger.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,7 @@ export interface Migration {
 }
 
 /** Versioned migrations, applied in order; a version once released is never edited. */
-export const migrations: Migration[] = [{ version: 1, name: 'foundation', sql: foundation }];
+export const migrations: Migration[] = [
+  { version: 1, name: 'foundation', sql: foundation },
+  { version: 2, name: 'ledger', sql: ledger },
+];

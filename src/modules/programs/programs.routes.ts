@@ -3,7 +3,7 @@ import { runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, ErrorResponse, PageOf, PageQuery, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
 import type { SandboxClock } from '../../jobs/sandbox-clock.js';
-import type { ProgramsService } from './programs.service.js';
+import type { CreateProgramInput, Program, ProgramsService } from './programs.service.js';
 import { AdvanceClockBody, ClockSchema, CreateProgramBody, ProgramSchema, UpdateProgramBody } from './programs.schemas.js';
 
 export interface ProgramRoutesDeps {
@@ -11,8 +11,8 @@ export interface ProgramRoutesDeps {
   sandboxClock: SandboxClock;
   /** called after a program changes so cached copies are dropped */
   forget: (programId: string) => void;
-  /** called after a program is created so its module defaults (e.g. point types) are set up */
-  onCreated: (trx: Trx, programId: string) => Promise<void>;
+  /** creates a program with every module's defaults (e.g. its point types) */
+  create: (input: CreateProgramInput, trx: Trx) => Promise<Program>;
 }
 
 const tags = ['programs'];
@@ -32,11 +32,7 @@ export function programRoutes(app: App, deps: ProgramRoutesDeps): void {
       },
     },
     (request, reply) =>
-      runIdempotent(app.db, request, reply, 201, async (trx) => {
-        const program = await programs.create(request.body, trx);
-        await deps.onCreated(trx, program.id);
-        return program;
-      }),
+      runIdempotent(app.db, request, reply, 201, (trx) => deps.create(request.body, trx)),
   );
 
   app.get(

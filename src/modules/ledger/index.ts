@@ -1,0 +1,11 @@
+export { LedgerService } from './ledger.service.js';
+export type { LedgerTransaction, EarnInput, SpendInput, ReserveInput, FollowUpInput, AdjustInput, TransferInput, Source } from './ledger.service.js';
+export { PointTypesService, DEFAULT_POINT_TYPES } from './point-types.service.js';
+export type { PointType, PointTypeInput } from './point-types.service.js';
+export { LedgerQueries } from './ledger.queries.js';
+export type { Balance, HistoryEntry } from './ledger.queries.js';
+export { ledgerJobs, sweepExpiry } from './ledger.jobs.js';
+export { verifyLedger } from './verify.js';
+export type { VerifyReport } from './verify.js';
+export { computeExpiry, describeExpiryPolicy, validateExpiryPolicy } from './expiry-policy.js';
+export type { ExpiryPolicy } from './expiry-policy.js';
