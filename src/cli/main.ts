@@ -6,6 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { analyze, startEmbeddedMaintenance } from '../db/maintenance.js';
 import { migrate } from '../db/migrate.js';
 import { seedDemo } from '../demo/seed.js';
+import { verifyLedger } from '../modules/ledger/index.js';
 
 const USAGE = `laurel ${VERSION} — membership and points platform
 
@@ -15,6 +16,8 @@ commands:
   serve [--demo]   run the API (and console); --demo seeds a demo program on first start
   migrate          apply database migrations and exit
   seed-demo        create a demo program with a few members and print its API key
+  verify-ledger [programId]
+                   check every ledger invariant; exits 1 and lists violations when one fails
 
 environment: PORT, HOST, DATABASE_URL, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL (see README)`;
 
@@ -94,6 +97,15 @@ async function main(argv: string[]): Promise<void> {
       const seed = await seedDemo(laurel);
       process.stdout.write(`${JSON.stringify(seed, null, 2)}\n`);
       await laurel.close();
+      return;
+    }
+    case 'verify-ledger': {
+      const database = await open(config);
+      const report = await verifyLedger(database.db, rest[0] ?? null);
+      await database.close();
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(report.ok ? `ledger verified: ${report.accountsChecked} accounts, no violation\n` : `ledger has ${report.violations.length} violations\n`);
+      if (!report.ok) process.exitCode = 1;
       return;
     }
     default:
