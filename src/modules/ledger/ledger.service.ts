@@ -4,8 +4,8 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
-import { computeExpiry, type ExpiryPolicy } from './expiry-policy.js';
-import { DEBIT_ACCOUNT, drawFromLots, EARN, INSERT_ENTRY, INSERT_TRANSACTION, LOCK_ACCOUNT } from './ledger.sql.js';
+import { computeExpiry, resolveExpiryPolicy, type ExpiryPolicy } from './expiry-policy.js';
+import { DEBIT_ACCOUNT, drawFromLots, EARN, EARN_BATCH, INSERT_ENTRY, INSERT_TRANSACTION, LOCK_ACCOUNT } from './ledger.sql.js';
 import type { PointType, PointTypesService } from './point-types.service.js';
 
 export type TransactionKind =
@@ -70,6 +70,23 @@ export interface EarnInput extends OperationBase {
   tierCode?: string | null | undefined;
   /** whether this earn counts as activity for inactivity expiry (default: yes) */
   activity?: string | undefined;
+}
+
+export interface BatchEarnItem {
+  /** a Laurel member id (already resolved) */
+  memberId: string;
+  pointType: string;
+  amount: number;
+  idempotencyKey: string;
+  source?: Source | undefined;
+  reason?: string | undefined;
+  details?: unknown;
+  tierCode?: string | null | undefined;
+}
+
+export interface BatchEarnResult {
+  /** per input item: its transaction and balance after, or null when its key was used before */
+  results: Array<{ transactionId: string; availableAfter: number } | null>;
 }
 
 export interface SpendInput extends OperationBase {
@@ -165,11 +182,12 @@ export class LedgerService {
     const type = await this.pointTypes.get(ctx, input.pointType, trx);
     const now = ctx.clock.now();
     const pending = input.activatesAt !== undefined && input.activatesAt.getTime() > now.getTime();
-    // A pending lot's expiry runs from its activation: points cannot start expiring before they can be spent.
-    const expiresAt = computeExpiry(type.expiryPolicy, {
+    // The policy in force when the points were earned applies (a later change keeps this promise);
+    // a pending lot's clock starts at its activation: points cannot expire before they can be spent.
+    const earnContext = { earnedAt: now, zone: ctx.program.timeZone, tierCode: input.tierCode ?? null };
+    const expiresAt = computeExpiry(resolveExpiryPolicy(type.expiryPolicy, earnContext), {
+      ...earnContext,
       earnedAt: pending ? input.activatesAt! : now,
-      zone: ctx.program.timeZone,
-      tierCode: input.tierCode ?? null,
     });
     const run = (exec: Executor) =>
       this.credit(ctx, exec, {
@@ -185,6 +203,44 @@ export class LedgerService {
       });
     // A lone earn is one statement, atomic by itself: no transaction round trips needed.
     return run(trx ?? this.db);
+  }
+
+  /**
+   * Many immediate earns in one set-based statement. The caller has checked the members (active,
+   * of this program); items whose idempotency key was used before are skipped and come back null.
+   */
+  async earnBatch(ctx: ProgramContext, items: BatchEarnItem[], exec: Executor = this.db): Promise<BatchEarnResult> {
+    if (items.length === 0) return { results: [] };
+    const now = ctx.clock.now();
+    const cols = {
+      txn: [] as string[], member: [] as string[], type: [] as string[], amount: [] as number[], key: [] as string[],
+      sourceType: [] as (string | null)[], sourceId: [] as (string | null)[], reason: [] as (string | null)[],
+      details: [] as (string | null)[], expires: [] as (Date | null)[], lot: [] as string[], negative: [] as boolean[],
+    };
+    for (const item of items) {
+      checkAmount(item.amount);
+      const type = await this.pointTypes.get(ctx, item.pointType, exec);
+      cols.txn.push(newId('transaction', now.getTime()));
+      cols.member.push(item.memberId);
+      cols.type.push(type.id);
+      cols.amount.push(item.amount);
+      cols.key.push(item.idempotencyKey);
+      cols.sourceType.push(item.source?.type ?? null);
+      cols.sourceId.push(item.source?.id ?? null);
+      cols.reason.push(item.reason ?? null);
+      cols.details.push(item.details === undefined ? null : JSON.stringify(item.details));
+      cols.expires.push(computeExpiry(type.expiryPolicy, { earnedAt: now, zone: ctx.program.timeZone, tierCode: item.tierCode ?? null }));
+      cols.lot.push(newId('lot', now.getTime()));
+      cols.negative.push(type.negativeBalance === 'allow');
+    }
+    const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH, [
+      ctx.program.id, actorLabel(ctx.actor), now, cols.txn, cols.member, cols.type, cols.amount, cols.key,
+      cols.sourceType, cols.sourceId, cols.reason, cols.details, cols.expires, cols.lot, cols.negative,
+    ]);
+    const byId = new Map(rows.map((r) => [r.id, r.available]));
+    return {
+      results: cols.txn.map((id) => (byId.has(id) ? { transactionId: id, availableAfter: byId.get(id)! } : null)),
+    };
   }
 
   private async credit(

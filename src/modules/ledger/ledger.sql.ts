@@ -144,3 +144,52 @@ returning id`;
 export const LOCK_ACCOUNT = `
 select available, pending, reserved, negative_allowed from accounts
 where member_id = $1 and point_type_id = $2 for update`;
+
+/**
+ * Many earns in one statement (batch ingestion, bulk credits, scheduled grants). Balances are
+ * summed per account before the upsert (one statement cannot update a row twice); each entry's
+ * balance-after is the account's balance before the batch plus a running sum in input order;
+ * each lot keeps what its credit added to the spendable balance (a debt is repaid first).
+ * $1 program, $2 actor, $3 occurred at, $4… parallel arrays, one element per earn.
+ */
+export const EARN_BATCH = `
+with input as (
+  select * from unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::boolean[])
+    with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, ord)
+), txn as (
+  insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at)
+  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3
+  from input i
+  on conflict (member_id, idempotency_key) do nothing
+  returning id
+), done as (
+  select i.* from input i join txn on txn.id = i.txn_id
+), sums as (
+  select member_id, point_type_id, sum(amount)::bigint as total, bool_or(negative_allowed) as negative_allowed from done group by member_id, point_type_id
+), acct as (
+  insert into accounts as a (member_id, point_type_id, program_id, available, earned, negative_allowed, last_activity_at, updated_at)
+  select member_id, point_type_id, $1, total, total, negative_allowed, $3, $3 from sums
+  on conflict (member_id, point_type_id) do update set
+    available = a.available + excluded.available,
+    earned = a.earned + excluded.earned,
+    last_activity_at = greatest(a.last_activity_at, excluded.last_activity_at),
+    updated_at = excluded.updated_at
+  returning member_id, point_type_id, available, pending
+), steps as (
+  select d.*, acct.pending,
+    acct.available - s.total + sum(d.amount) over (partition by d.member_id, d.point_type_id order by d.ord) as after
+  from done d
+  join sums s on s.member_id = d.member_id and s.point_type_id = d.point_type_id
+  join acct on acct.member_id = d.member_id and acct.point_type_id = d.point_type_id
+), lots_in as (
+  insert into lots (id, program_id, member_id, point_type_id, transaction_id, status, amount, remaining, earned_at, expires_at)
+  select lot_id, $1, member_id, point_type_id, txn_id, 'active', amount,
+    greatest(after, 0) - greatest(after - amount, 0), $3, expires_at
+  from steps
+  returning id
+), entries as (
+  insert into ledger_entries (program_id, member_id, point_type_id, transaction_id, kind, amount, pending_delta, available_after, pending_after, occurred_at)
+  select $1, member_id, point_type_id, txn_id, 'earn', amount, 0, after, pending, $3 from steps
+  returning transaction_id, available_after
+)
+select transaction_id as id, available_after as available from entries`;

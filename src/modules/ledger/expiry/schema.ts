@@ -23,29 +23,29 @@ export const DayBoundarySchema = Type.Enum(['startOfDay', 'endOfDay'], {
   description: 'startOfDay: points expire as that local day begins; endOfDay: as it ends (the next local midnight)',
 });
 
-const strict = { additionalProperties: false } as const;
+const strict = (description: string) => ({ additionalProperties: false, description }) as const;
 const count = (max: number, min = 1) => Type.Integer({ minimum: min, maximum: max });
 
-export const NeverPolicySchema = Type.Object({ kind: Type.Literal('never') }, strict);
+export const NeverPolicySchema = Type.Object({ kind: Type.Literal('never') }, strict('Points never expire.'));
 
 export const AfterDaysPolicySchema = Type.Object(
   { kind: Type.Literal('afterDays'), days: count(EXPIRY_LIMITS.days), roundTo: ExpiryRoundingSchema },
-  strict,
+  strict('`days` local calendar days after the earn, at the same local time or rounded to the end of that day / month.'),
 );
 
 export const AfterMonthsPolicySchema = Type.Object(
   { kind: Type.Literal('afterMonths'), months: count(EXPIRY_LIMITS.months), roundTo: ExpiryRoundingSchema },
-  strict,
+  strict('`months` months after the earn, same day of the month (the last day if the month is shorter, then until its end), at the same local time or rounded to the end of that day / month.'),
 );
 
 export const FirstOfMonthAfterPolicySchema = Type.Object(
   { kind: Type.Literal('firstOfMonthAfter'), months: count(EXPIRY_LIMITS.months), at: DayBoundarySchema },
-  strict,
+  strict('The 1st of the month `months` months after the month of the earn, at its start or end.'),
 );
 
 export const EndOfYearAfterPolicySchema = Type.Object(
   { kind: Type.Literal('endOfYearAfter'), years: count(EXPIRY_LIMITS.years, 0) },
-  strict,
+  strict('The end of the calendar year `years` after the year of the earn (0: this year, 1: next year).'),
 );
 
 export const CalendarAnchorPolicySchema = Type.Object(
@@ -56,12 +56,12 @@ export const CalendarAnchorPolicySchema = Type.Object(
     yearsAfter: count(EXPIRY_LIMITS.years),
     at: DayBoundarySchema,
   },
-  strict,
+  strict('`day` `month` (29 February: 28 February in common years) of the year `yearsAfter` after the year of the earn, at its start or end.'),
 );
 
 export const FixedDatePolicySchema = Type.Object(
   { kind: Type.Literal('fixedDate'), date: LocalDate, at: DayBoundarySchema },
-  strict,
+  strict('All points expire at the start or end of `date`; an earn at or after that instant is refused (rule_invalid).'),
 );
 
 export const InactivityPolicySchema = Type.Object(
@@ -71,7 +71,7 @@ export const InactivityPolicySchema = Type.Object(
     roundTo: ExpiryRoundingSchema,
     activityKinds: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
   },
-  strict,
+  strict('No per-lot date: the whole balance expires `months` months after the last activity of one of `activityKinds`. Top level only.'),
 );
 
 /** A policy that gives each lot its own date and may sit inside `byTier` or `versioned`. */
@@ -91,7 +91,7 @@ export const ByTierPolicySchema = Type.Object(
     tiers: Type.Record(Type.String(), SimpleExpiryPolicySchema, { minProperties: 1 }),
     default: SimpleExpiryPolicySchema,
   },
-  strict,
+  strict("The policy of the member's tier at the time of the earn; `default` for any other tier or none."),
 );
 
 export const VersionedPolicySchema = Type.Object(
@@ -100,12 +100,12 @@ export const VersionedPolicySchema = Type.Object(
     versions: Type.Array(
       Type.Object(
         { effectiveFrom: LocalDate, policy: Type.Union([SimpleExpiryPolicySchema, ByTierPolicySchema]) },
-        strict,
+        { additionalProperties: false },
       ),
       { minItems: 1 },
     ),
   },
-  strict,
+  strict('The version in force on the local date of the earn (oldest first, strictly increasing dates; the first also covers earlier earns).'),
 );
 
 export const ExpiryPolicySchema = Type.Union([
