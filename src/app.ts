@@ -1,19 +1,21 @@
 import type { FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
-import { systemClock, type Clock } from './core/clock.js';
+import { fixedClock, systemClock, type Clock } from './core/clock.js';
+import type { ProgramContext } from './core/context.js';
+import { Hooks } from './core/hooks.js';
 import { rawQuery, type Database, type Trx } from './db/database.js';
+import type { DB } from './db/schema.js';
 import { installAuth } from './http/auth.js';
 import { createHttp } from './http/server.js';
 import type { App } from './http/types.js';
 import { JobRegistry, type JobDefinition } from './jobs/job.js';
 import { SandboxClock } from './jobs/sandbox-clock.js';
 import { Scheduler } from './jobs/scheduler.js';
-import { fixedClock } from './core/clock.js';
-import type { ProgramContext } from './core/context.js';
 import { AccessService } from './modules/access/index.js';
+import { accessRoutes } from './modules/access/access.routes.js';
 import { LedgerQueries, LedgerService, PointTypesService, ledgerJobs } from './modules/ledger/index.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
-import { accessRoutes } from './modules/access/access.routes.js';
 import { MembersService } from './modules/members/index.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
@@ -21,7 +23,8 @@ import { programRoutes } from './modules/programs/programs.routes.js';
 
 export const VERSION = '0.1.0';
 
-export interface Services {
+/** The services every domain module may build on. */
+export interface CoreServices {
   programs: ProgramsService;
   access: AccessService;
   members: MembersService;
@@ -31,9 +34,38 @@ export interface Services {
   ledgerQueries: LedgerQueries;
 }
 
+/** What a domain module receives when Laurel is composed. */
+export interface ModuleDeps {
+  db: Kysely<DB>;
+  clock: Clock;
+  core: CoreServices;
+  hooks: Hooks;
+}
+
+/**
+ * A domain module as the composition sees it: its service (reachable as `laurel.services[name]`),
+ * its jobs, its defaults for a new program, and its routes. Modules talk to each other through
+ * services and hooks, never through each other's tables.
+ */
+export interface LaurelModule<S = unknown> {
+  name: string;
+  service: S;
+  jobs?: JobDefinition[];
+  setupProgram?: (trx: Trx, ctx: ProgramContext) => Promise<void>;
+  routes?: (app: App) => void;
+}
+
+/** Domain modules beyond the core, in dependency order. Each line composes one module. */
+function domainModules(_deps: ModuleDeps): LaurelModule[] {
+  return [];
+}
+
+export type Services = CoreServices & Record<string, unknown>;
+
 export interface Laurel {
   database: Database;
   services: Services;
+  hooks: Hooks;
   jobs: JobRegistry;
   http: App;
   scheduler: Scheduler;
@@ -59,6 +91,7 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const { database } = options;
   const db = database.db;
   const clock = options.clock ?? systemClock;
+  const hooks = new Hooks();
 
   const programs = new ProgramsService(db, clock);
   const access = new AccessService(db, clock);
@@ -68,10 +101,13 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const pointTypes = new PointTypesService(db);
   const ledger = new LedgerService(db, pointTypes);
   const ledgerQueries = new LedgerQueries(db, pointTypes);
-  const services: Services = { programs, access, members, sandboxClock, pointTypes, ledger, ledgerQueries };
+  const core: CoreServices = { programs, access, members, sandboxClock, pointTypes, ledger, ledgerQueries };
+  const modules = domainModules({ db, clock, core, hooks });
+  const services: Services = { ...core };
+  for (const m of modules) services[m.name] = m.service;
 
-  const jobDefinitions: JobDefinition[] = [...ledgerJobs(ledger, pointTypes)];
-  for (const job of jobDefinitions) jobs.register(job);
+  for (const job of ledgerJobs(ledger, pointTypes)) jobs.register(job);
+  for (const m of modules) for (const job of m.jobs ?? []) jobs.register(job);
 
   const systemContext = (program: Program, job: string): ProgramContext => ({
     program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
@@ -79,13 +115,11 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
     actor: { type: 'system', job },
   });
   // Each module's defaults for a new program, run in the transaction that creates it.
-  const programSetup: Array<(trx: Trx, ctx: ProgramContext) => Promise<void>> = [
-    (trx, ctx) => pointTypes.createDefaults(ctx, trx),
-  ];
   const createProgram = async (input: CreateProgramInput, trx: Trx): Promise<Program> => {
     const program = await programs.create(input, trx);
     const ctx = systemContext(program, 'program-setup');
-    for (const setup of programSetup) await setup(trx, ctx);
+    await pointTypes.createDefaults(ctx, trx);
+    for (const m of modules) await m.setupProgram?.(trx, ctx);
     return program;
   };
 
@@ -108,21 +142,18 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
       return { status: 'ok' as const, engine: database.engine, version: VERSION };
     },
   );
-  programRoutes(http, {
-    programs,
-    sandboxClock,
-    forget: (id) => programCache.forget(id),
-    create: createProgram,
-  });
+  programRoutes(http, { programs, sandboxClock, forget: (id) => programCache.forget(id), create: createProgram });
   accessRoutes(http, access);
   memberRoutes(http, members);
   ledgerRoutes(http, { ledger, queries: ledgerQueries, pointTypes, members });
+  for (const m of modules) m.routes?.(http);
 
   const scheduler = new Scheduler(db, jobs, http.log, clock);
 
   return {
     database,
     services,
+    hooks,
     jobs,
     http,
     scheduler,
