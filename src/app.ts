@@ -13,6 +13,7 @@ import { JobRegistry, type JobDefinition } from './jobs/job.js';
 import { SandboxClock } from './jobs/sandbox-clock.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { AccessService } from './modules/access/index.js';
+import { earningModule } from './modules/earning/index.js';
 import { accessRoutes } from './modules/access/access.routes.js';
 import { LedgerQueries, LedgerService, PointTypesService, ledgerJobs } from './modules/ledger/index.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
@@ -56,8 +57,8 @@ export interface LaurelModule<S = unknown> {
 }
 
 /** Domain modules beyond the core, in dependency order. Each line composes one module. */
-function domainModules(_deps: ModuleDeps): LaurelModule[] {
-  return [];
+function domainModules(deps: ModuleDeps): LaurelModule[] {
+  return [earningModule(deps)];
 }
 
 export type Services = CoreServices & Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { ProgramContext } from './context.js';
-import type { Trx } from '../db/database.js';
+import type { Executor, Trx } from '../db/database.js';
 
 /** A behaviour event after the earning rules have run on it, as other modules see it. */
 export interface ProcessedEvent {
@@ -16,6 +16,15 @@ export interface ProcessedEvent {
 
 export type AfterEventHook = (trx: Trx, ctx: ProgramContext, event: ProcessedEvent) => Promise<void>;
 
+/** What other modules know of members that earning rules may target (tier, paid plans, segments). */
+export interface MemberFacts {
+  tierCode?: string | null;
+  planCodes?: string[];
+  segments?: string[];
+}
+
+export type MemberFactsProvider = (exec: Executor, ctx: ProgramContext, memberIds: string[]) => Promise<Map<string, MemberFacts>>;
+
 /**
  * Extension points between modules, so a module reacts to another's changes without importing
  * its tables: tasks and medals progress on events, tiers move when growth arrives. Hooks run
@@ -23,6 +32,20 @@ export type AfterEventHook = (trx: Trx, ctx: ProgramContext, event: ProcessedEve
  */
 export class Hooks {
   private readonly afterEventHooks: Array<{ module: string; hook: AfterEventHook }> = [];
+  private readonly factProviders: Array<{ module: string; provider: MemberFactsProvider }> = [];
+
+  /** The tiers module tells rules the member's tier; the plans module, the member's plans. */
+  onMemberFacts(module: string, provider: MemberFactsProvider): void {
+    this.factProviders.push({ module, provider });
+  }
+
+  async memberFacts(exec: Executor, ctx: ProgramContext, memberIds: string[]): Promise<Map<string, MemberFacts>> {
+    const merged = new Map<string, MemberFacts>();
+    for (const { provider } of this.factProviders) {
+      for (const [id, facts] of await provider(exec, ctx, memberIds)) merged.set(id, { ...merged.get(id), ...facts });
+    }
+    return merged;
+  }
 
   onAfterEvent(module: string, hook: AfterEventHook): void {
     this.afterEventHooks.push({ module, hook });

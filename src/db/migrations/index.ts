@@ -1,5 +1,6 @@
 import { sql as foundation } from './0001-foundation.js';
 import { sql as ledger } from './0002-ledger.js';
+import { sql as earning } from './0003-earning.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'foundation', sql: foundation },
   { version: 2, name: 'ledger', sql: ledger },
+  { version: 3, name: 'earning', sql: earning },
 ];

@@ -1,0 +1,291 @@
+import type { Kysely } from 'kysely';
+import { actorLabel, type ProgramContext } from '../../core/context.js';
+import { AppError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { rawQuery, type Executor } from '../../db/database.js';
+import type { DB } from '../../db/schema.js';
+import type { PointTypesService } from '../ledger/index.js';
+import {
+  builtInEventTypes,
+  compileProgram,
+  validateCampaign,
+  validateEventTypeSchema,
+  validateRule,
+  type CampaignDefinition,
+  type CompiledProgram,
+  type EventAttributesSchema,
+  type ProgramContext as EngineProgram,
+  type RuleContext,
+  type RuleDefinition,
+} from '../rules/engine/index.js';
+
+export type RuleKind = 'rule' | 'campaign';
+export type RuleStatus = 'draft' | 'active' | 'paused' | 'archived';
+
+export interface StoredRule {
+  id: string;
+  kind: RuleKind;
+  name: string;
+  status: RuleStatus;
+  version: number;
+  definition: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface RuleVersion {
+  version: number;
+  status: RuleStatus;
+  definition: Record<string, unknown>;
+  actor: string;
+  createdAt: Date;
+}
+
+export interface EventType {
+  code: string;
+  name: string;
+  builtIn: boolean;
+  attributesSchema: EventAttributesSchema;
+}
+
+/** Program settings the earning engine reads (under `settings.earning`). */
+export interface EarningSettings {
+  /** channel code → owned | partner (growth only from owned channels, say) */
+  channels?: Record<string, 'owned' | 'partner'>;
+  /** the program's default multiplier policy */
+  multipliers?: unknown;
+  /** events of one type a member may send per minute; more are rejected */
+  velocityPerMinute?: Record<string, number>;
+  /** an event awarding more than this (per point type) is held for an operator's review */
+  reviewAbove?: Record<string, number>;
+  /** 'black' hides formulas from member-facing reads; operators always see them */
+  explanation?: 'white' | 'black';
+}
+
+export function earningSettings(ctx: ProgramContext): EarningSettings {
+  return ((ctx.program.settings as { earning?: EarningSettings }).earning ?? {}) as EarningSettings;
+}
+
+interface RuleRow {
+  id: string;
+  kind: RuleKind;
+  name: string;
+  status: RuleStatus;
+  version: number;
+  definition: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toRule = (r: RuleRow): StoredRule => ({
+  id: r.id,
+  kind: r.kind,
+  name: r.name,
+  status: r.status,
+  version: r.version,
+  definition: r.definition,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** How often a process asks whether the program's earning configuration moved. */
+const CONFIG_CHECK_MS = 1_000;
+
+/**
+ * Event types, rules and campaigns, each change stored as a new version, and the program's
+ * active configuration compiled once per change into plain functions held in memory. Every
+ * process notices a change within a second through `earning_config.version`.
+ */
+export class EarningConfigService {
+  private readonly compiled = new Map<string, { version: number; program: CompiledProgram; checkedAt: number }>();
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly pointTypes: PointTypesService,
+  ) {}
+
+  // ------------------------------------------------------------ event types
+
+  async eventTypes(ctx: ProgramContext, exec: Executor = this.db): Promise<EventType[]> {
+    const { rows } = await rawQuery<{ code: string; name: string; attributes_schema: EventAttributesSchema }>(
+      exec,
+      'select code, name, attributes_schema from event_types where program_id = $1 order by code',
+      [ctx.program.id],
+    );
+    const custom = new Map(rows.map((r) => [r.code, r]));
+    const builtIns: EventType[] = Object.entries(builtInEventTypes)
+      .filter(([code]) => !custom.has(code))
+      .map(([code, schema]) => ({ code, name: code.replace(/_/g, ' '), builtIn: true, attributesSchema: schema as EventAttributesSchema }));
+    return [...builtIns, ...rows.map((r) => ({ code: r.code, name: r.name, builtIn: false, attributesSchema: r.attributes_schema }))].sort((a, b) =>
+      a.code.localeCompare(b.code),
+    );
+  }
+
+  async eventType(ctx: ProgramContext, code: string, exec: Executor = this.db): Promise<EventType> {
+    const found = (await this.eventTypes(ctx, exec)).find((t) => t.code === code);
+    if (!found) throw new AppError('not_found', `event type "${code}" is not declared in this program`, { eventType: code });
+    return found;
+  }
+
+  async saveEventType(ctx: ProgramContext, trx: Executor, input: { code: string; name: string; attributesSchema: unknown }): Promise<EventType> {
+    const issues = validateEventTypeSchema(input.attributesSchema, 'attributesSchema');
+    if (issues.length) {
+      throw new AppError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
+    }
+    const now = ctx.clock.now();
+    await rawQuery(
+      trx,
+      `insert into event_types (program_id, code, name, attributes_schema, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)
+       on conflict (program_id, code) do update set name = excluded.name, attributes_schema = excluded.attributes_schema, updated_at = excluded.updated_at`,
+      [ctx.program.id, input.code, input.name, JSON.stringify(input.attributesSchema), now],
+    );
+    await this.bump(ctx, trx);
+    return { code: input.code, name: input.name, builtIn: false, attributesSchema: input.attributesSchema as EventAttributesSchema };
+  }
+
+  // ------------------------------------------------------------ rules and campaigns
+
+  async list(ctx: ProgramContext, kind: RuleKind, status?: RuleStatus): Promise<StoredRule[]> {
+    const { rows } = await rawQuery<RuleRow>(
+      this.db,
+      `select * from earning_rules where program_id = $1 and kind = $2 and ($3::text is null or status = $3) order by created_at, id`,
+      [ctx.program.id, kind, status ?? null],
+    );
+    return rows.map(toRule);
+  }
+
+  async get(ctx: ProgramContext, kind: RuleKind, id: string, exec: Executor = this.db, forUpdate = false): Promise<StoredRule> {
+    const { rows } = await rawQuery<RuleRow>(
+      exec,
+      `select * from earning_rules where program_id = $1 and kind = $2 and id = $3${forUpdate ? ' for update' : ''}`,
+      [ctx.program.id, kind, id],
+    );
+    if (!rows[0]) throw new AppError('not_found', `${kind} ${id} does not exist`, { id });
+    return toRule(rows[0]);
+  }
+
+  async versions(ctx: ProgramContext, kind: RuleKind, id: string): Promise<RuleVersion[]> {
+    await this.get(ctx, kind, id);
+    const { rows } = await rawQuery<{ version: number; status: RuleStatus; definition: Record<string, unknown>; actor: string; created_at: Date }>(
+      this.db,
+      'select version, status, definition, actor, created_at from earning_rule_versions where rule_id = $1 order by version desc',
+      [id],
+    );
+    return rows.map((r) => ({ version: r.version, status: r.status, definition: r.definition, actor: r.actor, createdAt: r.created_at }));
+  }
+
+  async create(ctx: ProgramContext, trx: Executor, kind: RuleKind, body: Record<string, unknown>): Promise<StoredRule> {
+    const id = newId(kind === 'rule' ? 'rule' : 'campaign', ctx.clock.now().getTime());
+    const status = (body.status as RuleStatus | undefined) ?? 'draft';
+    const definition: Record<string, unknown> = { ...body, id, version: 1, status };
+    await this.validate(ctx, trx, kind, definition);
+    const now = ctx.clock.now();
+    const { rows } = await rawQuery<RuleRow>(
+      trx,
+      `insert into earning_rules (id, program_id, kind, name, status, version, definition, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, 1, $6, $7, $7) returning *`,
+      [id, ctx.program.id, kind, definition.name, status, JSON.stringify(definition), now],
+    );
+    await this.recordVersion(ctx, trx, id, 1, status, definition);
+    await this.bump(ctx, trx);
+    return toRule(rows[0]!);
+  }
+
+  /** Every change is a new version; past awards keep the version they used. */
+  async update(ctx: ProgramContext, trx: Executor, kind: RuleKind, id: string, patch: Record<string, unknown>): Promise<StoredRule> {
+    const current = await this.get(ctx, kind, id, trx, true);
+    if (current.status === 'archived') throw new AppError('illegal_transition', `${kind} ${id} is archived`, { status: 'archived' });
+    const version = current.version + 1;
+    const status = (patch.status as RuleStatus | undefined) ?? current.status;
+    const definition: Record<string, unknown> = { ...current.definition, ...patch, id, version, status };
+    for (const [k, v] of Object.entries(patch)) if (v === null) delete definition[k];
+    await this.validate(ctx, trx, kind, definition);
+    const { rows } = await rawQuery<RuleRow>(
+      trx,
+      `update earning_rules set name = $3, status = $4, version = $5, definition = $6, updated_at = $7
+       where program_id = $1 and id = $2 returning *`,
+      [ctx.program.id, id, definition.name, status, version, JSON.stringify(definition), ctx.clock.now()],
+    );
+    await this.recordVersion(ctx, trx, id, version, status, definition);
+    await this.bump(ctx, trx);
+    return toRule(rows[0]!);
+  }
+
+  private async recordVersion(ctx: ProgramContext, trx: Executor, id: string, version: number, status: RuleStatus, definition: object) {
+    await rawQuery(
+      trx,
+      'insert into earning_rule_versions (rule_id, version, status, definition, actor, created_at) values ($1, $2, $3, $4, $5, $6)',
+      [id, version, status, JSON.stringify(definition), actorLabel(ctx.actor), ctx.clock.now()],
+    );
+  }
+
+  private async validate(ctx: ProgramContext, exec: Executor, kind: RuleKind, definition: Record<string, unknown>) {
+    const ruleCtx = await this.ruleContext(ctx, exec);
+    if (kind === 'rule') {
+      // The engine's schema knows only the statuses it evaluates; archived rules are never compiled.
+      validateRule({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx).throwIfAny('rule is invalid');
+    } else {
+      const ruleIds = new Set((await this.list(ctx, 'rule')).map((r) => r.id));
+      validateCampaign({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx, ruleIds).throwIfAny('campaign is invalid');
+    }
+  }
+
+  async ruleContext(ctx: ProgramContext, exec: Executor = this.db): Promise<RuleContext> {
+    const settings = earningSettings(ctx);
+    const types = await this.pointTypes.list(ctx, exec);
+    const custom = (await this.eventTypes(ctx, exec)).filter((t) => !t.builtIn);
+    const program: EngineProgram = {
+      timeZone: ctx.program.timeZone,
+      pointTypes: Object.fromEntries(types.map((t) => [t.code, { decimals: t.decimals }])),
+      ...(settings.channels ? { channelKinds: settings.channels } : {}),
+      ...(settings.multipliers ? { multiplierDefaults: settings.multipliers as EngineProgram['multiplierDefaults'] } : {}),
+    };
+    return { program, eventTypes: Object.fromEntries(custom.map((t) => [t.code, t.attributesSchema])) };
+  }
+
+  private async bump(ctx: ProgramContext, trx: Executor): Promise<void> {
+    await rawQuery(
+      trx,
+      `insert into earning_config (program_id, version) values ($1, 1)
+       on conflict (program_id) do update set version = earning_config.version + 1`,
+      [ctx.program.id],
+    );
+    this.compiled.delete(ctx.program.id);
+  }
+
+  /**
+   * The program's active rules and campaigns, compiled. `drafts` (a preview) replaces or adds
+   * definitions without saving them.
+   */
+  async compiledProgram(ctx: ProgramContext, exec: Executor = this.db, drafts?: { rules?: unknown[]; campaigns?: unknown[] }): Promise<CompiledProgram> {
+    if (!drafts) {
+      const hit = this.compiled.get(ctx.program.id);
+      if (hit && Date.now() - hit.checkedAt < CONFIG_CHECK_MS) return hit.program;
+      const { rows } = await rawQuery<{ version: number }>(exec, 'select version from earning_config where program_id = $1', [ctx.program.id]);
+      const version = rows[0]?.version ?? 0;
+      if (hit && hit.version === version) {
+        hit.checkedAt = Date.now();
+        return hit.program;
+      }
+      const program = await this.compile(ctx, exec);
+      this.compiled.set(ctx.program.id, { version, program, checkedAt: Date.now() });
+      return program;
+    }
+    return this.compile(ctx, exec, drafts);
+  }
+
+  private async compile(ctx: ProgramContext, exec: Executor, drafts?: { rules?: unknown[]; campaigns?: unknown[] }): Promise<CompiledProgram> {
+    const ruleCtx = await this.ruleContext(ctx, exec);
+    const { rows } = await rawQuery<{ kind: RuleKind; definition: Record<string, unknown> }>(
+      exec,
+      `select kind, definition from earning_rules where program_id = $1 and status = 'active' order by created_at, id`,
+      [ctx.program.id],
+    );
+    const rules = new Map<string, RuleDefinition>();
+    const campaigns = new Map<string, CampaignDefinition>();
+    for (const r of rows) (r.kind === 'rule' ? rules : campaigns).set(String(r.definition.id), r.definition as never);
+    for (const d of drafts?.rules ?? []) rules.set(String((d as { id: string }).id), d as RuleDefinition);
+    for (const d of drafts?.campaigns ?? []) campaigns.set(String((d as { id: string }).id), d as CampaignDefinition);
+    return compileProgram({ program: ruleCtx.program, ...(ruleCtx.eventTypes ? { eventTypes: ruleCtx.eventTypes } : {}), rules: [...rules.values()], campaigns: [...campaigns.values()] });
+  }
+}

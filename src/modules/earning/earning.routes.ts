@@ -1,0 +1,219 @@
+import { Type } from 'typebox';
+import { programContextOf } from '../../http/auth.js';
+import { runIdempotent } from '../../http/idempotency.js';
+import { commonErrors, ErrorResponse, ProgramParams } from '../../http/schemas.js';
+import type { App } from '../../http/types.js';
+import type { EarningConfigService, RuleKind } from './config.service.js';
+import {
+  BatchBody,
+  CreateCampaignBody,
+  CreateRuleBody,
+  DecideReviewBody,
+  EventBody,
+  EventResultSchema,
+  EventTypeSchema,
+  PreviewBody,
+  ReviewSchema,
+  RuleVersionSchema,
+  SaveEventTypeBody,
+  StoredRuleSchema,
+  UpdateCampaignBody,
+  UpdateRuleBody,
+} from './earning.schemas.js';
+import type { EventsService } from './events.service.js';
+import type { ReviewsService } from './reviews.service.js';
+
+export interface EarningRoutesDeps {
+  config: EarningConfigService;
+  events: EventsService;
+  reviews: ReviewsService;
+}
+
+const errors = { ...commonErrors, 409: ErrorResponse, 422: ErrorResponse };
+
+export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
+  const { config, events, reviews } = deps;
+
+  app.post(
+    '/v1/programs/:programId/events',
+    {
+      config: { access: 'earn' },
+      schema: {
+        tags: ['events'],
+        summary: 'Report one behaviour event; exactly once per eventId (a replay returns the first result)',
+        params: ProgramParams,
+        body: EventBody,
+        response: { 201: EventResultSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const result = await events.ingest(programContextOf(request), request.body);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(201).send(result);
+    },
+  );
+
+  app.post(
+    '/v1/programs/:programId/events::batch',
+    {
+      config: { access: 'earn' },
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        tags: ['events'],
+        summary: 'Report up to 1,000 events in one call; each gets its own result (invalid ones are refused alone)',
+        params: ProgramParams,
+        body: BatchBody,
+        response: { 200: Type.Object({ results: Type.Array(EventResultSchema) }), ...errors },
+      },
+    },
+    async (request) => ({ results: await events.ingestBatch(programContextOf(request), request.body.events) }),
+  );
+
+  app.post(
+    '/v1/programs/:programId/events::preview',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'Evaluate an event without side effects, with optional unsaved rules: the same breakdown a real award stores',
+        params: ProgramParams,
+        body: PreviewBody,
+        response: { 200: EventResultSchema, ...errors },
+      },
+    },
+    async (request) =>
+      events.preview(programContextOf(request), { eventId: 'preview', ...request.body.event }, request.body.drafts),
+  );
+
+  app.get(
+    '/v1/programs/:programId/events/:eventId',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'An event as processed, with its explanation',
+        params: Type.Object({ programId: Type.String(), eventId: Type.String({ maxLength: 200 }) }),
+        response: { 200: EventResultSchema, ...errors },
+      },
+    },
+    async (request) => events.get(programContextOf(request), request.params.eventId),
+  );
+
+  app.get(
+    '/v1/programs/:programId/event-types',
+    {
+      config: { access: 'read' },
+      schema: { tags: ['events'], summary: 'Built-in and declared event types with their attribute schemas', params: ProgramParams, response: { 200: Type.Object({ data: Type.Array(EventTypeSchema) }), ...errors } },
+    },
+    async (request) => ({ data: await config.eventTypes(programContextOf(request)) }),
+  );
+
+  app.put(
+    '/v1/programs/:programId/event-types/:code',
+    {
+      config: { access: 'configure' },
+      schema: {
+        tags: ['events'],
+        summary: 'Declare (or change) a custom event type and its attribute schema',
+        params: Type.Object({ programId: Type.String(), code: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }) }),
+        body: SaveEventTypeBody,
+        response: { 200: EventTypeSchema, ...errors },
+      },
+    },
+    (request, reply) =>
+      runIdempotent(app.db, request, reply, 200, (trx) =>
+        config.saveEventType(programContextOf(request), trx, { code: request.params.code, ...request.body }),
+      ),
+  );
+
+  for (const [kind, path, createBody, updateBody] of [
+    ['rule', 'rules', CreateRuleBody, UpdateRuleBody],
+    ['campaign', 'campaigns', CreateCampaignBody, UpdateCampaignBody],
+  ] as const) {
+    const tags = [path];
+    const IdParams = Type.Object({ programId: Type.String(), id: Type.String({ maxLength: 64 }) });
+    app.get(
+      `/v1/programs/:programId/${path}`,
+      {
+        config: { access: 'read' },
+        schema: {
+          tags,
+          summary: `List ${path}`,
+          params: ProgramParams,
+          querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('draft'), Type.Literal('active'), Type.Literal('paused'), Type.Literal('archived')])) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ data: Type.Array(StoredRuleSchema) }), ...errors },
+        },
+      },
+      async (request) => ({ data: await config.list(programContextOf(request), kind as RuleKind, request.query.status) }),
+    );
+    app.post(
+      `/v1/programs/:programId/${path}`,
+      {
+        config: { access: 'configure' },
+        schema: { tags, summary: `Create a ${kind} (a draft unless status says otherwise)`, params: ProgramParams, body: createBody, response: { 201: StoredRuleSchema, ...errors } },
+      },
+      (request, reply) =>
+        runIdempotent(app.db, request, reply, 201, (trx) => config.create(programContextOf(request), trx, kind, request.body as Record<string, unknown>)),
+    );
+    app.get(
+      `/v1/programs/:programId/${path}/:id`,
+      { config: { access: 'read' }, schema: { tags, summary: `Read a ${kind}`, params: IdParams, response: { 200: StoredRuleSchema, ...errors } } },
+      async (request) => config.get(programContextOf(request), kind, request.params.id),
+    );
+    app.patch(
+      `/v1/programs/:programId/${path}/:id`,
+      {
+        config: { access: 'configure' },
+        schema: {
+          tags,
+          summary: `Change a ${kind} (or its status): saved as a new version; past awards keep the version they used`,
+          params: IdParams,
+          body: updateBody,
+          response: { 200: StoredRuleSchema, ...errors },
+        },
+      },
+      (request, reply) =>
+        runIdempotent(app.db, request, reply, 200, (trx) =>
+          config.update(programContextOf(request), trx, kind, request.params.id, request.body as Record<string, unknown>),
+        ),
+    );
+    app.get(
+      `/v1/programs/:programId/${path}/:id/versions`,
+      { config: { access: 'read' }, schema: { tags, summary: `Every saved version of a ${kind}`, params: IdParams, response: { 200: Type.Object({ data: Type.Array(RuleVersionSchema) }), ...errors } } },
+      async (request) => ({ data: await config.versions(programContextOf(request), kind, request.params.id) }),
+    );
+  }
+
+  app.get(
+    '/v1/programs/:programId/award-reviews',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['events'],
+        summary: 'Awards held for review',
+        params: ProgramParams,
+        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ data: Type.Array(ReviewSchema) }), ...errors },
+      },
+    },
+    async (request) => ({ data: await reviews.list(programContextOf(request), request.query.status) }),
+  );
+
+  app.post(
+    '/v1/programs/:programId/award-reviews/:id/decision',
+    {
+      config: { access: 'configure' },
+      schema: {
+        tags: ['events'],
+        summary: 'Approve (credit the points) or reject a held award',
+        params: Type.Object({ programId: Type.String(), id: Type.String({ maxLength: 64 }) }),
+        body: DecideReviewBody,
+        response: { 200: ReviewSchema, ...errors },
+      },
+    },
+    (request, reply) =>
+      runIdempotent(app.db, request, reply, 200, (trx) =>
+        reviews.decide(programContextOf(request), trx, request.params.id, request.body.decision, request.body.note),
+      ),
+  );
+}

@@ -1,0 +1,480 @@
+import type { Kysely } from 'kysely';
+import type { ProgramContext } from '../../core/context.js';
+import { AppError, type ErrorCode } from '../../core/errors.js';
+import type { Hooks, MemberFacts } from '../../core/hooks.js';
+import { newId } from '../../core/ids.js';
+import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import type { DB } from '../../db/schema.js';
+import type { LedgerService } from '../ledger/index.js';
+import {
+  evaluate,
+  requiredCounterKeys,
+  parseCounterKey,
+  toMemberView,
+  validateEventAttributes,
+  type Award,
+  type CompiledProgram,
+  type EngineEvent,
+  type Explanation,
+  type MemberContext,
+} from '../rules/engine/index.js';
+import { earningSettings, type EarningConfigService, type EventType } from './config.service.js';
+
+export interface EventInput {
+  /** the host platform's own id of the event: exactly once per id */
+  eventId: string;
+  /** a Laurel member id or ext:{externalId} */
+  member: string;
+  type: string;
+  occurredAt?: string | undefined;
+  channel?: string | null | undefined;
+  attributes?: Record<string, unknown> | undefined;
+}
+
+export type EventStatus = 'processed' | 'rejected' | 'held';
+
+export interface EventResult {
+  eventId: string;
+  id: string | null;
+  memberId: string | null;
+  type: string;
+  status: EventStatus | 'invalid';
+  /** why nothing was earned: member_frozen, member_closed, velocity_limit, … */
+  reason: string | null;
+  /** true when this answers a repeated event id with the first result */
+  replayed: boolean;
+  totals: Record<string, number>;
+  awards: Award[];
+  explanation: Explanation | null;
+  error?: { code: ErrorCode; message: string; details?: unknown } | undefined;
+}
+
+interface MemberRow {
+  id: string;
+  external_id: string;
+  status: 'active' | 'frozen' | 'closed';
+  tags: string[];
+  birthday: string | null;
+  joined_at: Date;
+}
+
+interface Prepared {
+  index: number;
+  input: EventInput;
+  event: EngineEvent;
+  member: MemberRow;
+  context: MemberContext;
+}
+
+class DuplicateRace extends Error {}
+
+const MAX_BATCH = 1_000;
+
+/**
+ * Behaviour events in, points out: each event is checked against its type, evaluated by the
+ * compiled rules with the member's counters, and its awards written to the ledger, exactly once
+ * per host event id. A batch is processed with set-based statements: one lock of its members,
+ * one read of its counters, one insert of its events, one ledger statement for all its awards.
+ */
+export class EventsService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly config: EarningConfigService,
+    private readonly ledger: LedgerService,
+    private readonly hooks: Hooks,
+  ) {}
+
+  async ingest(ctx: ProgramContext, input: EventInput): Promise<EventResult> {
+    const [result] = await this.ingestBatch(ctx, [input]);
+    if (result!.error) throw new AppError(result!.error.code, result!.error.message, result!.error.details);
+    return result!;
+  }
+
+  async ingestBatch(ctx: ProgramContext, inputs: EventInput[]): Promise<EventResult[]> {
+    if (inputs.length > MAX_BATCH) throw new AppError('validation_failed', `at most ${MAX_BATCH} events per batch`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction(this.db, (trx) => this.process(ctx, trx, inputs, false));
+      } catch (err) {
+        // Another request committed one of these event ids while this one ran: run again, and
+        // those events come back as replays.
+        if (err instanceof DuplicateRace && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Evaluate without side effects; `drafts` may replace or add rules and campaigns. */
+  async preview(ctx: ProgramContext, input: EventInput, drafts?: { rules?: unknown[]; campaigns?: unknown[] }): Promise<EventResult> {
+    const compiled = await this.config.compiledProgram(ctx, this.db, drafts);
+    const [result] = await this.process(ctx, this.db, [input], true, compiled);
+    if (result!.error) throw new AppError(result!.error.code, result!.error.message, result!.error.details);
+    return result!;
+  }
+
+  async get(ctx: ProgramContext, eventId: string): Promise<EventResult> {
+    const { rows } = await rawQuery<StoredEventRow>(this.db, `${SELECT_EVENTS} where program_id = $1 and external_id = $2`, [ctx.program.id, eventId]);
+    if (!rows[0]) throw new AppError('not_found', `event ${eventId} was never received`, { eventId });
+    return fromStored(rows[0], false);
+  }
+
+  private async process(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean, compiledOverride?: CompiledProgram): Promise<EventResult[]> {
+    const results: Array<EventResult | null> = inputs.map(() => null);
+    const now = ctx.clock.now();
+    const types = new Map((await this.config.eventTypes(ctx, exec)).map((t) => [t.code, t]));
+    const compiled = compiledOverride ?? (await this.config.compiledProgram(ctx, exec));
+
+    // 1. Each event on its own: a declared type, attributes of the right shape.
+    const valid: Array<{ index: number; input: EventInput; event: EngineEvent }> = [];
+    inputs.forEach((input, index) => {
+      const failure = checkEvent(input, types.get(input.type), now);
+      if (failure) results[index] = invalid(input, failure);
+      else valid.push({ index, input, event: toEngineEvent(input, now) });
+    });
+
+    // 2. Replays: events already received return their first result.
+    const seen = new Map<string, number>();
+    if (!preview && valid.length) {
+      const { rows } = await rawQuery<StoredEventRow>(exec, `${SELECT_EVENTS} where program_id = $1 and external_id = any($2::text[])`, [
+        ctx.program.id,
+        valid.map((v) => v.input.eventId),
+      ]);
+      const stored = new Map(rows.map((r) => [r.external_id, r]));
+      for (const v of valid) {
+        const prior = stored.get(v.input.eventId);
+        if (prior) results[v.index] = fromStored(prior, true);
+      }
+    }
+
+    // 3. Members, locked in id order: caps and milestones of one member are read and written by
+    // one transaction at a time.
+    const pending = valid.filter((v) => results[v.index] === null);
+    const members = await this.lockMembers(ctx, exec, pending.map((v) => v.input.member), preview);
+    const facts = await this.hooks.memberFacts(exec, ctx, [...new Set([...members.values()].map((m) => m.id))]);
+    const prepared: Prepared[] = [];
+    for (const v of pending) {
+      const member = members.get(v.input.member);
+      if (!member) {
+        results[v.index] = invalid(v.input, { code: 'member_not_found', message: `member ${v.input.member} does not exist` });
+        continue;
+      }
+      // A repeated event id inside one batch is a replay of its first occurrence.
+      const first = seen.get(v.input.eventId);
+      if (first !== undefined) {
+        results[v.index] = { ...placeholder(v.input), replayed: true, id: `@${first}` };
+        continue;
+      }
+      seen.set(v.input.eventId, v.index);
+      prepared.push({ ...v, member, context: memberContext(member, facts.get(member.id)) });
+    }
+
+    // 4. Counters behind caps, budgets and milestones: read once, then kept in memory while the
+    // batch is evaluated in order, so two events of one member in one batch see each other.
+    const keysByEvent = prepared.map((p) => requiredCounterKeys(compiled, p.event).map((key) => scoped(key, p.member.id, ctx.program.id)));
+    const counters = await this.loadCounters(exec, keysByEvent.flat(), preview);
+    const velocity = preview ? new Map<string, number>() : await this.recentCounts(ctx, exec, prepared, now);
+    const settings = earningSettings(ctx);
+
+    const increments = new Map<string, { scope: string; key: string; by: number }>();
+    const toInsert: Array<{ result: EventResult; prepared: Prepared }> = [];
+    prepared.forEach((p, i) => {
+      const base: EventResult = { ...placeholder(p.input), id: newId('event', now.getTime()), memberId: p.member.id };
+      if (p.member.status !== 'active') {
+        toInsert.push({ result: { ...base, status: 'rejected', reason: `member_${p.member.status}` }, prepared: p });
+        return;
+      }
+      const limit = settings.velocityPerMinute?.[p.event.type];
+      if (limit !== undefined) {
+        const vkey = `${p.member.id}|${p.event.type}`;
+        const count = (velocity.get(vkey) ?? 0) + 1;
+        velocity.set(vkey, count);
+        if (count > limit) {
+          toInsert.push({ result: { ...base, status: 'rejected', reason: 'velocity_limit' }, prepared: p });
+          return;
+        }
+      }
+      const snapshot = new Map<string, number>();
+      for (const scopedKey of keysByEvent[i]!) snapshot.set(scopedKey.key, counters.get(scopedKey.id) ?? 0);
+      const outcome = evaluate(compiled, p.event, p.context, snapshot);
+      for (const inc of outcome.counterIncrements) {
+        const s = scoped(inc.key, p.member.id, ctx.program.id);
+        counters.set(s.id, (counters.get(s.id) ?? 0) + inc.by);
+        const prior = increments.get(s.id);
+        increments.set(s.id, { scope: s.scope, key: inc.key, by: (prior?.by ?? 0) + inc.by });
+      }
+      const held = Object.entries(outcome.totals).some(([pt, amount]) => settings.reviewAbove?.[pt] !== undefined && amount > settings.reviewAbove[pt]!);
+      toInsert.push({
+        result: {
+          ...base,
+          status: held ? 'held' : 'processed',
+          reason: held ? 'held_for_review' : null,
+          totals: outcome.totals,
+          awards: outcome.awards,
+          explanation: outcome.explanation,
+        },
+        prepared: p,
+      });
+    });
+
+    if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, toInsert, increments, now);
+    for (const { result, prepared: p } of toInsert) results[p.index] = result;
+    // Duplicates within the batch answer with their first occurrence.
+    return results.map((r, i) => {
+      if (r && r.id?.startsWith('@')) {
+        const first = results[Number(r.id.slice(1))]!;
+        return { ...first, replayed: true, eventId: inputs[i]!.eventId };
+      }
+      return r!;
+    });
+  }
+
+  private async persist(
+    ctx: ProgramContext,
+    trx: Trx,
+    items: Array<{ result: EventResult; prepared: Prepared }>,
+    increments: Map<string, { scope: string; key: string; by: number }>,
+    now: Date,
+  ): Promise<void> {
+    const inserted = await rawQuery<{ external_id: string }>(
+      trx,
+      `insert into events (id, program_id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, received_at)
+       select id, $1, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, $2
+       from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[])
+         as e(id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation)
+       on conflict (program_id, external_id) do nothing
+       returning external_id`,
+      [
+        ctx.program.id,
+        now,
+        items.map((i) => i.result.id),
+        items.map((i) => i.prepared.member.id),
+        items.map((i) => i.prepared.input.eventId),
+        items.map((i) => i.prepared.event.type),
+        items.map((i) => i.prepared.event.occurredAt),
+        items.map((i) => i.prepared.event.channel),
+        items.map((i) => JSON.stringify(i.prepared.event.attributes)),
+        items.map((i) => i.result.status),
+        items.map((i) => i.result.reason),
+        items.map((i) => JSON.stringify(i.result.totals)),
+        items.map((i) => (i.result.explanation ? JSON.stringify(i.result.explanation) : null)),
+      ],
+    );
+    if (inserted.rowCount !== items.length) throw new DuplicateRace();
+
+    if (increments.size) {
+      const list = [...increments.values()];
+      await rawQuery(
+        trx,
+        `insert into earning_counters (scope_id, key, value) select * from unnest($1::text[], $2::text[], $3::bigint[])
+         on conflict (scope_id, key) do update set value = earning_counters.value + excluded.value`,
+        [list.map((c) => c.scope), list.map((c) => c.key), list.map((c) => c.by)],
+      );
+    }
+
+    const earns = [];
+    const reviews = [];
+    for (const { result, prepared } of items) {
+      if (result.status === 'rejected') continue;
+      for (const [pointType, amount] of Object.entries(result.totals)) {
+        if (amount <= 0) continue;
+        const details = {
+          eventType: prepared.event.type,
+          eventId: prepared.input.eventId,
+          rules: result.awards.filter((a) => a.pointType === pointType).map((a) => ({ kind: a.kind, id: a.ruleId, version: a.ruleVersion, amount: a.amount })),
+        };
+        if (result.status === 'held') {
+          reviews.push({ id: newId('review', now.getTime()), memberId: prepared.member.id, eventId: result.id!, pointType, amount, details });
+        } else {
+          earns.push({
+            memberId: prepared.member.id,
+            pointType,
+            amount,
+            idempotencyKey: `event:${result.id}:${pointType}`,
+            source: { type: 'event', id: result.id! },
+            reason: prepared.event.type,
+            details,
+            tierCode: prepared.context.tierCode,
+          });
+        }
+      }
+    }
+    if (earns.length) await this.ledger.earnBatch(ctx, earns, trx);
+    if (reviews.length) {
+      await rawQuery(
+        trx,
+        `insert into award_reviews (id, program_id, member_id, event_id, point_type, amount, status, details, created_at)
+         select id, $1, member_id, event_id, point_type, amount, 'pending', details, $2
+         from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[]) as r(id, member_id, event_id, point_type, amount, details)`,
+        [ctx.program.id, now, reviews.map((r) => r.id), reviews.map((r) => r.memberId), reviews.map((r) => r.eventId), reviews.map((r) => r.pointType), reviews.map((r) => r.amount), reviews.map((r) => JSON.stringify(r.details))],
+      );
+    }
+    for (const { result, prepared } of items) {
+      if (result.status !== 'processed') continue;
+      await this.hooks.afterEvent(trx, ctx, {
+        id: result.id!,
+        externalId: prepared.input.eventId,
+        type: prepared.event.type,
+        occurredAt: prepared.event.occurredAt,
+        channel: prepared.event.channel,
+        attributes: prepared.event.attributes,
+        memberId: prepared.member.id,
+        totals: result.totals,
+      });
+    }
+  }
+
+  private async lockMembers(ctx: ProgramContext, exec: Executor, refs: string[], preview: boolean): Promise<Map<string, MemberRow>> {
+    if (refs.length === 0) return new Map();
+    const ids = refs.filter((r) => !r.startsWith('ext:'));
+    const externals = refs.filter((r) => r.startsWith('ext:')).map((r) => r.slice(4));
+    const { rows } = await rawQuery<MemberRow>(
+      exec,
+      `select id, external_id, status, tags, birthday, joined_at from members
+       where program_id = $1 and (id = any($2::text[]) or external_id = any($3::text[]))
+       order by id${preview ? '' : ' for update'}`,
+      [ctx.program.id, ids, externals],
+    );
+    const byRef = new Map<string, MemberRow>();
+    for (const m of rows) {
+      byRef.set(m.id, m);
+      byRef.set(`ext:${m.external_id}`, m);
+    }
+    return byRef;
+  }
+
+  private async loadCounters(exec: Executor, keys: ScopedKey[], preview: boolean): Promise<Map<string, number>> {
+    const values = new Map<string, number>();
+    if (keys.length === 0) return values;
+    const unique = [...new Map(keys.map((k) => [k.id, k])).values()];
+    const programKeys = unique.filter((k) => k.program);
+    if (!preview && programKeys.length) {
+      // Budgets are shared by all members: make their rows exist, then lock them, so two
+      // transactions cannot both spend the last of a budget.
+      await rawQuery(
+        exec,
+        `insert into earning_counters (scope_id, key, value) select *, 0 from unnest($1::text[], $2::text[]) on conflict do nothing`,
+        [programKeys.map((k) => k.scope), programKeys.map((k) => k.key)],
+      );
+    }
+    const { rows } = await rawQuery<{ scope_id: string; key: string; value: number }>(
+      exec,
+      `select c.scope_id, c.key, c.value from earning_counters c
+       join unnest($1::text[], $2::text[]) as k(scope_id, key) on c.scope_id = k.scope_id and c.key = k.key
+       order by c.scope_id, c.key${!preview && programKeys.length ? ' for update of c' : ''}`,
+      [unique.map((k) => k.scope), unique.map((k) => k.key)],
+    );
+    for (const r of rows) values.set(`${r.scope_id}|${r.key}`, r.value);
+    return values;
+  }
+
+  private async recentCounts(ctx: ProgramContext, exec: Executor, prepared: Prepared[], now: Date): Promise<Map<string, number>> {
+    const limits = earningSettings(ctx).velocityPerMinute ?? {};
+    const watched = prepared.filter((p) => limits[p.event.type] !== undefined);
+    if (watched.length === 0) return new Map();
+    const { rows } = await rawQuery<{ member_id: string; type: string; n: number }>(
+      exec,
+      `select member_id, type, count(*)::int as n from events
+       where member_id = any($1::text[]) and type = any($2::text[]) and received_at > $3 and status <> 'rejected'
+       group by member_id, type`,
+      [[...new Set(watched.map((p) => p.member.id))], [...new Set(watched.map((p) => p.event.type))], new Date(now.getTime() - 60_000)],
+    );
+    return new Map(rows.map((r) => [`${r.member_id}|${r.type}`, r.n]));
+  }
+}
+
+interface ScopedKey {
+  id: string;
+  scope: string;
+  key: string;
+  program: boolean;
+}
+
+/** Caps and milestones count per member; budgets per program. */
+function scoped(key: string, memberId: string, programId: string): ScopedKey {
+  const program = parseCounterKey(key)?.scope === 'program';
+  const scope = program ? programId : memberId;
+  return { id: `${scope}|${key}`, scope, key, program };
+}
+
+function memberContext(m: MemberRow, facts: MemberFacts | undefined): MemberContext {
+  return {
+    tierCode: facts?.tierCode ?? null,
+    planCodes: facts?.planCodes ?? [],
+    tags: m.tags,
+    segments: facts?.segments ?? [],
+    birthday: m.birthday,
+    joinedAt: m.joined_at,
+  };
+}
+
+function checkEvent(input: EventInput, type: EventType | undefined, now: Date): { code: ErrorCode; message: string; details?: unknown } | null {
+  if (!type) return { code: 'validation_failed', message: `event type "${input.type}" is not declared in this program`, details: { field: 'type' } };
+  if (input.occurredAt !== undefined && Number.isNaN(new Date(input.occurredAt).getTime())) {
+    return { code: 'validation_failed', message: 'occurredAt is not a valid instant', details: { field: 'occurredAt' } };
+  }
+  if (input.occurredAt !== undefined && new Date(input.occurredAt).getTime() > now.getTime() + 5 * 60_000) {
+    return { code: 'validation_failed', message: 'occurredAt is in the future', details: { field: 'occurredAt' } };
+  }
+  const issues = validateEventAttributes(type.attributesSchema, input.attributes ?? {});
+  if (issues.length) return { code: 'validation_failed', message: `${issues[0]!.path}: ${issues[0]!.message}`, details: { issues } };
+  return null;
+}
+
+function toEngineEvent(input: EventInput, now: Date): EngineEvent {
+  return {
+    type: input.type,
+    occurredAt: input.occurredAt ? new Date(input.occurredAt) : now,
+    channel: input.channel ?? null,
+    attributes: input.attributes ?? {},
+  };
+}
+
+function placeholder(input: EventInput): EventResult {
+  return { eventId: input.eventId, id: null, memberId: null, type: input.type, status: 'processed', reason: null, replayed: false, totals: {}, awards: [], explanation: null };
+}
+
+function invalid(input: EventInput, error: { code: ErrorCode; message: string; details?: unknown }): EventResult {
+  return { ...placeholder(input), status: 'invalid', reason: error.code, error };
+}
+
+const SELECT_EVENTS = `select id, member_id, external_id, type, status, reason, totals, explanation from events`;
+
+interface StoredEventRow {
+  id: string;
+  member_id: string;
+  external_id: string;
+  type: string;
+  status: EventStatus;
+  reason: string | null;
+  totals: Record<string, number>;
+  explanation: Explanation | null;
+}
+
+function fromStored(r: StoredEventRow, replayed: boolean): EventResult {
+  // The awards of a stored event are read back from its explanation.
+  const awards: Award[] = [];
+  for (const rule of r.explanation?.rules ?? []) {
+    for (const a of rule.awards ?? []) {
+      if (a.amount > 0) awards.push({ kind: 'rule', ruleId: rule.ruleId, ruleVersion: rule.version, pointType: a.pointType, amount: a.amount });
+    }
+  }
+  for (const c of r.explanation?.campaigns ?? []) {
+    for (const a of c.awards ?? []) {
+      if (a.amount > 0) awards.push({ kind: 'campaign', ruleId: c.campaignId, ruleVersion: c.version, pointType: a.pointType, amount: a.amount });
+    }
+  }
+  return {
+    eventId: r.external_id,
+    id: r.id,
+    memberId: r.member_id,
+    type: r.type,
+    status: r.status,
+    reason: r.reason,
+    replayed,
+    totals: r.totals,
+    awards,
+    explanation: r.explanation,
+  };
+}
+
+export { toMemberView };

@@ -1,0 +1,26 @@
+import type { LaurelModule, ModuleDeps } from '../../app.js';
+import { EarningConfigService } from './config.service.js';
+import { earningRoutes } from './earning.routes.js';
+import { EventsService } from './events.service.js';
+import { ReviewsService } from './reviews.service.js';
+
+export { EarningConfigService, earningSettings } from './config.service.js';
+export type { EarningSettings, EventType, StoredRule, RuleKind, RuleStatus } from './config.service.js';
+export { EventsService } from './events.service.js';
+export type { EventInput, EventResult } from './events.service.js';
+export { ReviewsService } from './reviews.service.js';
+
+export interface EarningService {
+  config: EarningConfigService;
+  events: EventsService;
+  reviews: ReviewsService;
+}
+
+/** Points in: event types, rules and campaigns, event ingestion, awards held for review. */
+export function earningModule(deps: ModuleDeps): LaurelModule<EarningService> {
+  const config = new EarningConfigService(deps.db, deps.core.pointTypes);
+  const events = new EventsService(deps.db, config, deps.core.ledger, deps.hooks);
+  const reviews = new ReviewsService(deps.db, deps.core.ledger);
+  const service = { config, events, reviews };
+  return { name: 'earning', service, routes: (app) => earningRoutes(app, service) };
+}
