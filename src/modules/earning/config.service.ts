@@ -145,9 +145,9 @@ export class EarningConfigService {
 
   // ------------------------------------------------------------ rules and campaigns
 
-  async list(ctx: ProgramContext, kind: RuleKind, status?: RuleStatus): Promise<StoredRule[]> {
+  async list(ctx: ProgramContext, kind: RuleKind, status?: RuleStatus, exec: Executor = this.db): Promise<StoredRule[]> {
     const { rows } = await rawQuery<RuleRow>(
-      this.db,
+      exec,
       `select * from earning_rules where program_id = $1 and kind = $2 and ($3::text is null or status = $3) order by created_at, id`,
       [ctx.program.id, kind, status ?? null],
     );
@@ -225,7 +225,7 @@ export class EarningConfigService {
       // The engine's schema knows only the statuses it evaluates; archived rules are never compiled.
       validateRule({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx).throwIfAny('rule is invalid');
     } else {
-      const ruleIds = new Set((await this.list(ctx, 'rule')).map((r) => r.id));
+      const ruleIds = new Set((await this.list(ctx, 'rule', undefined, exec)).map((r) => r.id));
       validateCampaign({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx, ruleIds).throwIfAny('campaign is invalid');
     }
   }

@@ -22,17 +22,22 @@ import {
 } from './earning.schemas.js';
 import type { EventsService } from './events.service.js';
 import type { ReviewsService } from './reviews.service.js';
+import type { GrantsService } from './grants.service.js';
+import { AppError } from '../../core/errors.js';
+import { idempotencyKeyOf } from '../../http/idempotency.js';
+import { DateTime } from '../../http/schemas.js';
 
 export interface EarningRoutesDeps {
   config: EarningConfigService;
   events: EventsService;
   reviews: ReviewsService;
+  grants: GrantsService;
 }
 
 const errors = { ...commonErrors, 409: ErrorResponse, 422: ErrorResponse };
 
 export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
-  const { config, events, reviews } = deps;
+  const { config, events, reviews, grants } = deps;
 
   app.post(
     '/v1/programs/:programId/events',
@@ -215,5 +220,96 @@ export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
       runIdempotent(app.db, request, reply, 200, (trx) =>
         reviews.decide(programContextOf(request), trx, request.params.id, request.body.decision, request.body.note),
       ),
+  );
+
+  // CSV uploads arrive as text; the route parses them row by row with a report per line.
+  if (!app.hasContentTypeParser('text/csv')) {
+    app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 32 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  }
+
+  app.post(
+    '/v1/programs/:programId/bulk-credits',
+    {
+      config: { access: 'configure' },
+      bodyLimit: 32 * 1024 * 1024,
+      schema: {
+        tags: ['events'],
+        summary: 'Credit points from a CSV (header: externalId,pointType,amount[,reason]); once per Idempotency-Key and line',
+        params: ProgramParams,
+        consumes: ['text/csv'],
+        body: Type.String({ minLength: 1 }),
+        response: {
+          200: Type.Object({
+            rows: Type.Integer(),
+            credited: Type.Integer(),
+            replayed: Type.Integer(),
+            points: Type.Record(Type.String(), Type.Integer()),
+            errors: Type.Array(Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const key = idempotencyKeyOf(request);
+      if (!key) throw new AppError('validation_failed', 'Idempotency-Key header is required for a bulk credit', { header: 'Idempotency-Key' });
+      const ctx = programContextOf(request);
+      const parsed = grants.parseCsv(request.body);
+      const report = await grants.bulkCredit(ctx, key, parsed.rows, (done, total) => request.log.info({ done, total }, 'bulk credit progress'));
+      return { ...report, rows: report.rows + parsed.errors.length, errors: [...parsed.errors, ...report.errors].sort((a, b) => a.line - b.line) };
+    },
+  );
+
+  const GrantSchema = Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    pointType: Type.String(),
+    amount: Type.Integer(),
+    audience: Type.Unknown(),
+    schedule: Type.Unknown(),
+    status: Type.String(),
+    nextRunAt: Type.Union([DateTime(), Type.Null()]),
+    lastRunAt: Type.Union([DateTime(), Type.Null()]),
+    lastResult: Type.Unknown(),
+    createdAt: DateTime(),
+  });
+
+  app.get(
+    '/v1/programs/:programId/grants',
+    { config: { access: 'read' }, schema: { tags: ['events'], summary: 'Scheduled grants', params: ProgramParams, response: { 200: Type.Object({ data: Type.Array(GrantSchema) }), ...errors } } },
+    async (request) => ({ data: await grants.list(programContextOf(request)) }),
+  );
+
+  app.post(
+    '/v1/programs/:programId/grants',
+    {
+      config: { access: 'configure' },
+      schema: {
+        tags: ['events'],
+        summary: 'Grant points to an audience once or every year (e.g. a yearly head start for co-branded card holders)',
+        params: ProgramParams,
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            pointType: Type.String({ maxLength: 32 }),
+            amount: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+            audience: Type.Object(
+              { tags: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })), joinedBefore: Type.Optional(DateTime()) },
+              { additionalProperties: false },
+            ),
+            schedule: Type.Union([
+              Type.Object({ at: DateTime() }, { additionalProperties: false }),
+              Type.Object(
+                { every: Type.Literal('year'), month: Type.Integer({ minimum: 1, maximum: 12 }), day: Type.Integer({ minimum: 1, maximum: 31 }) },
+                { additionalProperties: false },
+              ),
+            ]),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: GrantSchema, ...errors },
+      },
+    },
+    (request, reply) => runIdempotent(app.db, request, reply, 201, (trx) => grants.create(programContextOf(request), trx, request.body)),
   );
 }
