@@ -17,6 +17,7 @@ import { earningModule } from './modules/earning/index.js';
 import { accessRoutes } from './modules/access/access.routes.js';
 import { LedgerQueries, LedgerService, PointTypesService, ledgerJobs } from './modules/ledger/index.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { engagementModule } from './modules/engagement/index.js';
 import { MembersService } from './modules/members/index.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
@@ -58,7 +59,7 @@ export interface LaurelModule<S = unknown> {
 
 /** Domain modules beyond the core, in dependency order. Each line composes one module. */
 function domainModules(deps: ModuleDeps): LaurelModule[] {
-  return [earningModule(deps)];
+  return [earningModule(deps), engagementModule(deps)];
 }
 
 export type Services = CoreServices & Record<string, unknown>;

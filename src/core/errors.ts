@@ -18,6 +18,10 @@ export const errorStatus = {
   member_not_found: 404,
   program_not_found: 404,
   point_type_not_found: 404,
+  // engagement (issue 6)
+  task_not_found: 404,
+  medal_not_found: 404,
+  referral_code_not_found: 404,
   // 409: the state of things refuses it
   idempotency_conflict: 409,
   idempotency_in_progress: 409,
@@ -39,6 +43,15 @@ export const errorStatus = {
   limit_reached: 422,
   out_of_stock: 422,
   not_eligible: 422,
+  // engagement (issue 6)
+  checkin_disabled: 422,
+  make_up_not_allowed: 422,
+  task_not_claimable: 422,
+  self_referral: 422,
+  duplicate_device: 422,
+  duplicate_phone: 422,
+  already_referred: 422,
+  invitations_disabled: 422,
   // 429/5xx
   rate_limited: 429,
   internal: 500,

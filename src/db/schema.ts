@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { EngagementTables } from '../modules/engagement/engagement.tables.js';
 
 /**
  * Table types for Kysely. Each module adds its tables here; the SQL in `migrations/` is the
@@ -72,7 +73,7 @@ export interface ScheduledJobsTable {
   last_result: Json | null;
 }
 
-export interface DB extends LedgerTables {
+export interface DB extends LedgerTables, EngagementTables {
   programs: ProgramsTable;
   deployment_settings: DeploymentSettingsTable;
   api_keys: ApiKeysTable;

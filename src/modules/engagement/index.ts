@@ -1,0 +1,31 @@
+import type { LaurelModule, ModuleDeps } from '../../app.js';
+import type { App } from '../../http/types.js';
+import { checkinRoutes } from './checkin.routes.js';
+import { EngagementService } from './engagement.service.js';
+import { invitationRoutes } from './invitations.routes.js';
+import { medalRoutes } from './medals.routes.js';
+import { taskRoutes } from './tasks.routes.js';
+
+export { EngagementService } from './engagement.service.js';
+export { SIGNALS } from './engagement.types.js';
+export type { CheckIn, Calendar, CheckinSummary } from './checkin.service.js';
+export type { Task, MemberTask } from './tasks.service.js';
+export type { Medal, MemberMedal } from './medals.service.js';
+export type { Invitation, InvitationSettings } from './invitations.service.js';
+
+/** Engagement (issue 6): check-in, tasks, medals, invitations; progresses on the afterEvent hook. */
+export function engagementModule(deps: ModuleDeps): LaurelModule<EngagementService> {
+  const { ledger, members, pointTypes } = deps.core;
+  const service = new EngagementService({ db: deps.db, ledger, members, pointTypes });
+  deps.hooks.onAfterEvent('engagement', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
+  return {
+    name: 'engagement',
+    service,
+    routes: (app: App) => {
+      checkinRoutes(app, service.checkin);
+      taskRoutes(app, service.tasks);
+      medalRoutes(app, service.medals);
+      invitationRoutes(app, service.invitations);
+    },
+  };
+}
