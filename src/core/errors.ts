@@ -18,6 +18,14 @@ export const errorStatus = {
   member_not_found: 404,
   program_not_found: 404,
   point_type_not_found: 404,
+  // mall, draws, benefits, charity (issue 7)
+  benefit_not_found: 404,
+  entitlement_not_found: 404,
+  item_not_found: 404,
+  sku_not_found: 404,
+  order_not_found: 404,
+  draw_not_found: 404,
+  cause_not_found: 404,
   // engagement (issue 6)
   task_not_found: 404,
   medal_not_found: 404,
@@ -43,6 +51,13 @@ export const errorStatus = {
   limit_reached: 422,
   out_of_stock: 422,
   not_eligible: 422,
+  // mall, draws, benefits, charity (issue 7)
+  not_on_shelf: 422,
+  cash_not_accepted: 422,
+  not_combinable: 422,
+  draw_not_open: 422,
+  entitlement_not_usable: 422,
+  cause_closed: 422,
   // engagement (issue 6)
   checkin_disabled: 422,
   make_up_not_allowed: 422,

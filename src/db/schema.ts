@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { EngagementTables } from '../modules/engagement/engagement.tables.js';
+import type { MallTables } from '../modules/mall/mall.tables.js';
 
 /**
  * Table types for Kysely. Each module adds its tables here; the SQL in `migrations/` is the
@@ -73,7 +74,7 @@ export interface ScheduledJobsTable {
   last_result: Json | null;
 }
 
-export interface DB extends LedgerTables, EngagementTables {
+export interface DB extends LedgerTables, EngagementTables, MallTables {
   programs: ProgramsTable;
   deployment_settings: DeploymentSettingsTable;
   api_keys: ApiKeysTable;

@@ -2,6 +2,7 @@ import { sql as foundation } from './0001-foundation.js';
 import { sql as ledger } from './0002-ledger.js';
 import { sql as earning } from './0003-earning.js';
 import { sql as engagement } from './0004-engagement.js';
+import { sql as mall } from './0005-mall.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const migrations: Migration[] = [
   { version: 2, name: 'ledger', sql: ledger },
   { version: 3, name: 'earning', sql: earning },
   { version: 4, name: 'engagement', sql: engagement },
+  { version: 5, name: 'mall', sql: mall },
 ];
