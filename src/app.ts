@@ -23,6 +23,7 @@ import { memberRoutes } from './modules/members/members.routes.js';
 import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
 import { programRoutes } from './modules/programs/programs.routes.js';
 import { spendingModules } from './modules/mall/module.js';
+import { tiersModule } from './modules/tiers/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -60,7 +61,7 @@ export interface LaurelModule<S = unknown> {
 
 /** Domain modules beyond the core, in dependency order. Each line composes one module. */
 function domainModules(deps: ModuleDeps): LaurelModule[] {
-  return [earningModule(deps), engagementModule(deps), ...spendingModules(deps)];
+  return [earningModule(deps), tiersModule(deps), engagementModule(deps), ...spendingModules(deps)];
 }
 
 export type Services = CoreServices & Record<string, unknown>;

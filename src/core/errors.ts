@@ -30,6 +30,10 @@ export const errorStatus = {
   task_not_found: 404,
   medal_not_found: 404,
   referral_code_not_found: 404,
+  // tiers (issue 5)
+  tier_not_found: 404,
+  tier_ladder_not_found: 404,
+  tier_metric_not_found: 404,
   // 409: the state of things refuses it
   idempotency_conflict: 409,
   idempotency_in_progress: 409,
@@ -67,6 +71,10 @@ export const errorStatus = {
   duplicate_phone: 422,
   already_referred: 422,
   invitations_disabled: 422,
+  // tiers (issue 5)
+  tier_not_purchasable: 422,
+  tier_metric_not_settable: 422,
+  payment_mismatch: 422,
   // 429/5xx
   rate_limited: 429,
   internal: 500,

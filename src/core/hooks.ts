@@ -23,6 +23,23 @@ export interface MemberFacts {
   segments?: string[];
 }
 
+/** A member's effective tier moved (up, down, onto or off an override), as other modules see it. */
+export interface TierChange {
+  memberId: string;
+  ladderId: string;
+  from: { code: string; rank: number } | null;
+  to: { code: string; rank: number } | null;
+  /** where the new tier comes from: qualified, purchased, manual, lifetime */
+  source: string;
+  /** event, evaluation, validity_end, metric, manual, manual_end, purchase, purchase_end, lifetime */
+  cause: string;
+  validUntil: Date | null;
+  at: Date;
+}
+
+/** Called with every change one transaction makes (a scheduled evaluation passes a whole chunk). */
+export type TierChangedHook = (trx: Trx, ctx: ProgramContext, changes: TierChange[]) => Promise<void>;
+
 export type MemberFactsProvider = (exec: Executor, ctx: ProgramContext, memberIds: string[]) => Promise<Map<string, MemberFacts>>;
 
 /**
@@ -33,6 +50,7 @@ export type MemberFactsProvider = (exec: Executor, ctx: ProgramContext, memberId
 export class Hooks {
   private readonly afterEventHooks: Array<{ module: string; hook: AfterEventHook }> = [];
   private readonly factProviders: Array<{ module: string; provider: MemberFactsProvider }> = [];
+  private readonly tierChangedHooks: Array<{ module: string; hook: TierChangedHook }> = [];
 
   /** The tiers module tells rules the member's tier; the plans module, the member's plans. */
   onMemberFacts(module: string, provider: MemberFactsProvider): void {
@@ -53,5 +71,19 @@ export class Hooks {
 
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
     for (const { hook } of this.afterEventHooks) await hook(trx, ctx, event);
+  }
+
+  /** Benefits (and later plans) react to tier movement: grant on entry, revoke on downgrade. */
+  onTierChanged(module: string, hook: TierChangedHook): void {
+    this.tierChangedHooks.push({ module, hook });
+  }
+
+  hasTierChangedHooks(): boolean {
+    return this.tierChangedHooks.length > 0;
+  }
+
+  async tierChanged(trx: Trx, ctx: ProgramContext, changes: TierChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    for (const { hook } of this.tierChangedHooks) await hook(trx, ctx, changes);
   }
 }

@@ -3,6 +3,7 @@ import { sql as ledger } from './0002-ledger.js';
 import { sql as earning } from './0003-earning.js';
 import { sql as engagement } from './0004-engagement.js';
 import { sql as mall } from './0005-mall.js';
+import { sql as tiers } from './0006-tiers.js';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { version: 3, name: 'earning', sql: earning },
   { version: 4, name: 'engagement', sql: engagement },
   { version: 5, name: 'mall', sql: mall },
+  { version: 6, name: 'tiers', sql: tiers },
 ];

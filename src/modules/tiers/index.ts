@@ -1,0 +1,31 @@
+import type { LaurelModule, ModuleDeps } from '../../app.js';
+import type { App } from '../../http/types.js';
+import { TierConfigService } from './tiers.config.js';
+import { tierJobs } from './tiers.jobs.js';
+import { tierRoutes } from './tiers.routes.js';
+import { TiersService } from './tiers.service.js';
+
+export { TiersService } from './tiers.service.js';
+export { TierConfigService } from './tiers.config.js';
+export type { Contribution, MemberTierView, TierHistoryEntry, TierRef } from './tiers.service.js';
+export type { Ladder, LadderConfigInput, Tier, Condition, Window, MetricDef } from './tiers.model.js';
+export type { TierTables } from './tiers.tables.js';
+
+/**
+ * Tiers (issue 5): ladders, qualification from metrics, real-time upgrades on the afterEvent hook,
+ * scheduled evaluation and expiry jobs, bought and manual tiers, lifetime status, history.
+ * Tells the earning rules `member.tier`, and announces every change on the tierChanged hook.
+ */
+export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
+  const { ledger, members, pointTypes } = deps.core;
+  const config = new TierConfigService(deps.db, pointTypes);
+  const service = new TiersService(deps.db, config, ledger, members, deps.hooks);
+  deps.hooks.onAfterEvent('tiers', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
+  deps.hooks.onMemberFacts('tiers', (exec, ctx, ids) => service.memberFacts(exec, ctx, ids));
+  return {
+    name: 'tiers',
+    service,
+    jobs: tierJobs(service),
+    routes: (app: App) => tierRoutes(app, service),
+  };
+}
