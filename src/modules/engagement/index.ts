@@ -18,6 +18,12 @@ export function engagementModule(deps: ModuleDeps): LaurelModule<EngagementServi
   const { ledger, members, pointTypes } = deps.core;
   const service = new EngagementService({ db: deps.db, ledger, members, pointTypes });
   deps.hooks.onAfterEvent('engagement', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
+  // Tier medals move when a member reaches a tier (upgrades only: a medal once won is kept).
+  deps.hooks.onTierChanged('engagement', async (trx, ctx, changes) => {
+    for (const change of changes) {
+      if (change.to && (!change.from || change.to.rank > change.from.rank)) await service.tierReached(trx, ctx, change.memberId, change.to);
+    }
+  });
   return {
     name: 'engagement',
     service,
