@@ -24,6 +24,9 @@ import { ProgramsService, clockOf, type CreateProgramInput, type Program } from 
 import { programRoutes } from './modules/programs/programs.routes.js';
 import { spendingModules } from './modules/mall/module.js';
 import { tiersModule } from './modules/tiers/index.js';
+import { analyticsModule } from './modules/analytics/index.js';
+import { auditModule } from './modules/audit/index.js';
+import { webhooksModule } from './modules/webhooks/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,7 +64,7 @@ export interface LaurelModule<S = unknown> {
 
 /** Domain modules beyond the core, in dependency order. Each line composes one module. */
 function domainModules(deps: ModuleDeps): LaurelModule[] {
-  return [earningModule(deps), tiersModule(deps), engagementModule(deps), ...spendingModules(deps)];
+  return [earningModule(deps), tiersModule(deps), engagementModule(deps), ...spendingModules(deps), webhooksModule(deps), auditModule(deps), analyticsModule(deps)];
 }
 
 export type Services = CoreServices & Record<string, unknown>;

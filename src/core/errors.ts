@@ -34,6 +34,9 @@ export const errorStatus = {
   tier_not_found: 404,
   tier_ladder_not_found: 404,
   tier_metric_not_found: 404,
+  // data and integration (issue 8)
+  webhook_not_found: 404,
+  delivery_not_found: 404,
   // 409: the state of things refuses it
   idempotency_conflict: 409,
   idempotency_in_progress: 409,

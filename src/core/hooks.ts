@@ -1,5 +1,6 @@
-import type { ProgramContext } from './context.js';
-import type { Executor, Trx } from '../db/database.js';
+import { randomUUID } from 'node:crypto';
+import { actorLabel, type ProgramContext } from './context.js';
+import { rawQuery, type Executor, type Trx } from '../db/database.js';
 
 /** A behaviour event after the earning rules have run on it, as other modules see it. */
 export interface ProcessedEvent {
@@ -86,4 +87,59 @@ export class Hooks {
     if (changes.length === 0) return;
     for (const { hook } of this.tierChangedHooks) await hook(trx, ctx, changes);
   }
+}
+
+/**
+ * The outbox: a module announces a change to webhook subscribers by calling this inside the
+ * transaction of the change (both commit, or neither). One row per subscription that wants the
+ * type; without a subscriber nothing is written. The webhooks module delivers the rows.
+ * `messageId` (default: random) is what receivers de-duplicate on; pass a stable one where the
+ * same change could be announced twice.
+ */
+export async function emitMessage(
+  trx: Executor,
+  ctx: ProgramContext,
+  type: string,
+  payload: Record<string, unknown>,
+  messageId: string = `msg_${randomUUID().replace(/-/g, '')}`,
+): Promise<void> {
+  const now = ctx.clock.now();
+  await rawQuery(
+    trx,
+    `insert into webhook_outbox (message_id, program_id, subscription_id, type, payload, created_at, next_attempt_at)
+     select $1, $2, s.id, $3, $4, $5, $5 from webhook_subscriptions s
+     where s.program_id = $2 and s.active and s.deleted_at is null and ($3 = any(s.event_types) or '*' = any(s.event_types))
+     on conflict (subscription_id, message_id) do nothing`,
+    [messageId, ctx.program.id, type, JSON.stringify(payload), now],
+  );
+}
+
+/** A configuration change or manual adjustment, as the audit log records it. */
+export interface AuditRecord {
+  /** create, update, delete, adjust, … */
+  action: string;
+  /** rule, campaign, item, sku, webhook, adjustment, … */
+  resourceType: string;
+  resourceId: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Record who changed what, in the transaction of the change. */
+export async function recordAudit(trx: Executor, ctx: ProgramContext, record: AuditRecord): Promise<void> {
+  await rawQuery(
+    trx,
+    `insert into audit_log (program_id, actor, action, resource_type, resource_id, before, after, at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      ctx.program.id,
+      actorLabel(ctx.actor),
+      record.action,
+      record.resourceType,
+      record.resourceId,
+      record.before === undefined || record.before === null ? null : JSON.stringify(record.before),
+      record.after === undefined || record.after === null ? null : JSON.stringify(record.after),
+      ctx.clock.now(),
+    ],
+  );
 }

@@ -4,6 +4,7 @@ import { sql as earning } from './0003-earning.js';
 import { sql as engagement } from './0004-engagement.js';
 import { sql as mall } from './0005-mall.js';
 import { sql as tiers } from './0006-tiers.js';
+import { sql as integration } from './0007-integration.js';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { version: 4, name: 'engagement', sql: engagement },
   { version: 5, name: 'mall', sql: mall },
   { version: 6, name: 'tiers', sql: tiers },
+  { version: 7, name: 'integration', sql: integration },
 ];

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { rawQuery, type Executor } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -188,6 +189,7 @@ export class EarningConfigService {
     );
     await this.recordVersion(ctx, trx, id, 1, status, definition);
     await this.bump(ctx, trx);
+    await recordAudit(trx, ctx, { action: 'create', resourceType: kind, resourceId: id, after: definition });
     return toRule(rows[0]!);
   }
 
@@ -208,6 +210,7 @@ export class EarningConfigService {
     );
     await this.recordVersion(ctx, trx, id, version, status, definition);
     await this.bump(ctx, trx);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: kind, resourceId: id, before: current.definition, after: definition });
     return toRule(rows[0]!);
   }
 

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { emitMessage } from '../../core/hooks.js';
 import { addLocalDays, daysBetween, localDate } from '../../core/zoned-time.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -146,6 +147,7 @@ export class CheckinService {
     const longest = await this.recordDay(trx, member.id, streak, now);
     await this.bus.streak(trx, ctx, member.id, longest);
     await this.bus.behaviour(trx, ctx, member.id, { id, type: SIGNALS.checkIn, occurredAt: now, attributes: { streak, date: today } }, 0);
+    await emitMessage(trx, ctx, 'checkin.completed', { checkInId: id, memberId: member.id, date: today, kind: 'check_in', streak, rewards }, `msg_${id}`);
     return {
       id, memberId: member.id, date: today, kind: 'check_in', streak, cycle: schedule.cycle, cycleDay: day.cycleDay,
       scheduleVersion: schedule.version, rewards, cost: null, recordedAt: now, alreadyCheckedIn: false,
@@ -204,6 +206,7 @@ export class CheckinService {
     const repaired = await this.repairRun(trx, member.id, date, streak, today);
     const longest = await this.recordDay(trx, member.id, repaired, now);
     await this.bus.streak(trx, ctx, member.id, longest);
+    await emitMessage(trx, ctx, 'checkin.completed', { checkInId: id, memberId: member.id, date, kind: 'make_up', streak: repaired, rewards }, `msg_${id}`);
     return {
       id, memberId: member.id, date, kind: 'make_up', streak, cycle: schedule.cycle, cycleDay: day.cycleDay,
       scheduleVersion: schedule.version, rewards, cost, recordedAt: now, alreadyCheckedIn: false,

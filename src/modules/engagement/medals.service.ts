@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { emitMessage } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -210,6 +211,7 @@ export class MedalsService {
       'select awarded_at from member_medals where member_id = $1 and medal_id = $2 and level = $3',
       [memberId, medal.id, level],
     );
+    if (inserted.rowCount > 0) await emitMessage(trx, ctx, 'medal.awarded', { memberId, medal: medal.code, level, awardedAt: now }, `msg_medal_${medal.id}_${memberId}_${level}`);
     return { memberId, medal: medal.code, level, awardedAt: rows[0]!.awarded_at, alreadyAwarded: inserted.rowCount === 0 };
   }
 
@@ -243,13 +245,14 @@ export class MedalsService {
     const value = rows[0]!.value;
     const reached = medal.levels.filter((l) => l.threshold !== null && l.threshold <= value).map((l) => l.level);
     if (reached.length === 0) return;
-    await rawQuery(
+    const awarded = await rawQuery<{ level: number }>(
       trx,
       `insert into member_medals (member_id, medal_id, level, program_id, awarded_at, source)
        select $1, $2, lvl, $3, $4, $5 from unnest($6::int[]) as lvl
-       on conflict do nothing`,
+       on conflict do nothing returning level`,
       [memberId, medal.id, ctx.program.id, now, JSON.stringify({ ...source, value }), reached],
     );
+    for (const { level } of awarded.rows) await emitMessage(trx, ctx, 'medal.awarded', { memberId, medal: medal.code, level, awardedAt: now }, `msg_medal_${medal.id}_${memberId}_${level}`);
   }
 
   /** A member's collection: every active medal (and any held), with levels, dates and progress. */

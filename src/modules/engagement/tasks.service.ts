@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { emitMessage } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -234,6 +235,7 @@ export class TasksService {
         [memberId, task.id, period, ctx.program.id, step, task.target, now],
       );
       if (changed[0]?.status !== 'completed') continue;
+      await emitMessage(trx, ctx, 'task.completed', { taskId: task.id, code: task.code, memberId, period }, `msg_task_${task.id}_${memberId}_${period}`);
       if (task.claim === 'auto') await this.reward(trx, ctx, memberId, task, period);
       await this.bus.taskCompleted(trx, ctx, memberId, { id: task.id, code: task.code }, period, depth);
     }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -596,7 +597,24 @@ export class LedgerService {
   }
 
   /** A manual credit or debit by an operator, with a reason. */
+  /** A manual adjustment, recorded in the audit log in its own transaction (a replay records nothing). */
   async adjust(ctx: ProgramContext, input: AdjustInput, trx?: Trx): Promise<LedgerTransaction> {
+    return this.within(trx, async (t) => {
+      const txn = await this.adjustBalance(ctx, input, t);
+      if (!txn.replayed) {
+        await recordAudit(t, ctx, {
+          action: 'adjust',
+          resourceType: 'adjustment',
+          resourceId: txn.id,
+          before: { memberId: txn.memberId, pointType: txn.pointType, available: txn.availableAfter - input.amount },
+          after: { memberId: txn.memberId, pointType: txn.pointType, available: txn.availableAfter, amount: input.amount, reason: input.reason },
+        });
+      }
+      return txn;
+    });
+  }
+
+  private async adjustBalance(ctx: ProgramContext, input: AdjustInput, trx?: Trx): Promise<LedgerTransaction> {
     if (!input.reason?.trim()) throw new AppError('validation_failed', 'a manual adjustment needs a reason', { field: 'reason' });
     if (!Number.isSafeInteger(input.amount) || input.amount === 0) {
       throw new AppError('invalid_amount', 'amount must be a non-zero whole number', { field: 'amount' });

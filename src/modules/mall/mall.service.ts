@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { emitMessage, recordAudit } from '../../core/hooks.js';
 import { newId, randomToken } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
@@ -498,7 +499,9 @@ export class MallService {
       ],
     );
     for (const sku of input.skus ?? []) await this.insertSku(trx, ctx, id, sku);
-    return this.getItem(ctx, id, trx);
+    const item = await this.getItem(ctx, id, trx);
+    await recordAudit(trx, ctx, { action: 'create', resourceType: 'item', resourceId: id, after: item });
+    return item;
   }
 
   private async insertSku(trx: Executor, ctx: ProgramContext, itemId: string, s: SkuInput): Promise<string> {
@@ -595,7 +598,9 @@ export class MallService {
         pick(patch.onShelf, cur.on_shelf), shelfFrom, shelfUntil, pick(patch.sortOrder, cur.sort_order), ctx.clock.now(),
       ],
     );
-    return this.getItem(ctx, itemId, trx);
+    const item = await this.getItem(ctx, itemId, trx);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'item', resourceId: itemId, before: cur, after: item });
+    return item;
   }
 
   /** The item a SKU belongs to (other modules name SKUs as prizes). */
@@ -975,6 +980,7 @@ export class MallService {
       `update mall_orders set status = $2, history = history || $3::jsonb, updated_at = $4${cols.map((c, i) => `, ${c} = $${i + 5}`).join('')} where id = $1`,
       [order.id, to, JSON.stringify([step]), now, ...cols.map((c) => set[c])],
     );
+    await emitMessage(trx, ctx, 'order.status_changed', { orderId: order.id, memberId: order.member_id, from: order.status, to, at: now, note: note ?? null });
     return this.getOrder(ctx, order.id, trx);
   }
 
