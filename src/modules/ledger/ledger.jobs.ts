@@ -149,7 +149,7 @@ async function repayDebtFromLots(t: Trx, memberId: string, pointTypeId: string):
     t,
     `with acct as (select greatest(available, 0) as spendable from accounts where member_id = $1 and point_type_id = $2),
      lots_held as (
-       select id, remaining, sum(remaining) over (order by expires_at asc nulls last, earned_at, id desc
+       select id, remaining, sum(remaining) over (order by expires_at asc nulls last, earned_at, seq
          rows between current row and unbounded following) as from_here
        from lots where member_id = $1 and point_type_id = $2 and status = 'active' and remaining > 0
      ), cut as (

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
@@ -149,6 +150,15 @@ interface TxnRow {
 const DEFAULT_HOLD_MINUTES = 30;
 const INACTIVITY_KINDS_DEFAULT = ['earn', 'spend'];
 
+/**
+ * The fingerprint of a ledger request as the caller sent it, stored beside its idempotency key:
+ * a key reused for any other request (another target, counterpart, sign or activation time) is
+ * a conflict, never a replay of something else.
+ */
+function fingerprint(...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 27);
+}
+
 function checkAmount(amount: number, field = 'amount'): void {
   if (!Number.isSafeInteger(amount) || amount <= 0) {
     throw new AppError('invalid_amount', `${field} must be a positive whole number of the point type's smallest unit, got ${amount}`, {
@@ -193,6 +203,7 @@ export class LedgerService {
     const run = (exec: Executor) =>
       this.credit(ctx, exec, {
         ...input,
+        requestHash: fingerprint('earn', input.pointType, input.amount, input.activatesAt?.toISOString() ?? null),
         type,
         kind: 'earn',
         status: pending ? 'pending' : 'active',
@@ -217,6 +228,7 @@ export class LedgerService {
       txn: [] as string[], member: [] as string[], type: [] as string[], amount: [] as number[], key: [] as string[],
       sourceType: [] as (string | null)[], sourceId: [] as (string | null)[], reason: [] as (string | null)[],
       details: [] as (string | null)[], expires: [] as (Date | null)[], lot: [] as string[], negative: [] as boolean[],
+      hash: [] as string[],
     };
     for (const item of items) {
       checkAmount(item.amount);
@@ -233,10 +245,11 @@ export class LedgerService {
       cols.expires.push(computeExpiry(type.expiryPolicy, { earnedAt: now, zone: ctx.program.timeZone, tierCode: item.tierCode ?? null }));
       cols.lot.push(newId('lot', now.getTime()));
       cols.negative.push(type.negativeBalance === 'allow');
+      cols.hash.push(fingerprint('earn', item.pointType, item.amount, null));
     }
     const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH, [
       ctx.program.id, actorLabel(ctx.actor), now, cols.txn, cols.member, cols.type, cols.amount, cols.key,
-      cols.sourceType, cols.sourceId, cols.reason, cols.details, cols.expires, cols.lot, cols.negative,
+      cols.sourceType, cols.sourceId, cols.reason, cols.details, cols.expires, cols.lot, cols.negative, cols.hash,
     ]);
     const byId = new Map(rows.map((r) => [r.id, r.available]));
     return {
@@ -257,6 +270,7 @@ export class LedgerService {
       relatedId: string | null;
       requireActive: boolean;
       countsAsActivity: boolean;
+      requestHash: string;
     },
   ): Promise<LedgerTransaction> {
     const memberId = await this.memberId(ctx, c.member, exec);
@@ -285,9 +299,12 @@ export class LedgerService {
       c.relatedId,
       c.kind,
       c.requireActive,
+      c.requestHash,
     ]);
     const row = rows[0]!;
-    if (row.id === null) return this.replayOrExplain(ctx, exec, memberId, c.idempotencyKey, { kind: c.kind, amount: c.amount, pointTypeId: c.type.id });
+    if (row.id === null) {
+      return this.replayOrExplain(ctx, exec, memberId, c.idempotencyKey, { kind: c.kind, amount: c.amount, pointTypeId: c.type.id, hash: c.requestHash });
+    }
     return {
       id: txnId,
       kind: c.kind,
@@ -314,7 +331,9 @@ export class LedgerService {
   // ---------------------------------------------------------------- debits
 
   async spend(ctx: ProgramContext, input: SpendInput, trx?: Trx): Promise<LedgerTransaction> {
-    return this.within(trx, (t) => this.debit(ctx, t, { ...input, kind: 'spend', status: null, holdUntil: null }));
+    return this.within(trx, (t) =>
+      this.debit(ctx, t, { ...input, kind: 'spend', status: null, holdUntil: null, requestHash: fingerprint('spend', input.pointType, input.amount) }),
+    );
   }
 
   /** Hold points for a later capture (a mall order awaiting payment, say). */
@@ -324,13 +343,15 @@ export class LedgerService {
       throw new AppError('validation_failed', 'holdMinutes must be between 1 and 43200', { field: 'holdMinutes' });
     }
     const holdUntil = new Date(ctx.clock.now().getTime() + minutes * 60_000);
-    return this.within(trx, (t) => this.debit(ctx, t, { ...input, kind: 'reserve', status: 'open', holdUntil }));
+    return this.within(trx, (t) =>
+      this.debit(ctx, t, { ...input, kind: 'reserve', status: 'open', holdUntil, requestHash: fingerprint('reserve', input.pointType, input.amount, minutes) }),
+    );
   }
 
   private async debit(
     ctx: ProgramContext,
     trx: Trx,
-    d: SpendInput & { kind: 'spend' | 'reserve' | 'adjustment' | 'transfer_out' | 'reversal'; status: string | null; holdUntil: Date | null; relatedId?: string | null; counterpartMemberId?: string | null; allowDebt?: boolean; requireActive?: boolean },
+    d: SpendInput & { kind: 'spend' | 'reserve' | 'adjustment' | 'transfer_out' | 'reversal'; status: string | null; holdUntil: Date | null; relatedId?: string | null; counterpartMemberId?: string | null; allowDebt?: boolean; requireActive?: boolean; requestHash: string },
   ): Promise<LedgerTransaction> {
     checkAmount(d.amount);
     const type = await this.pointTypes.get(ctx, d.pointType, trx);
@@ -365,10 +386,11 @@ export class LedgerService {
       isReserve ? d.amount : 0,
       this.countsAsActivity(type, d.activity ?? d.kind),
       d.requireActive ?? true,
+      d.requestHash,
     ]);
     const row = rows[0]!;
     if (row.id === null) {
-      return this.replayOrExplain(ctx, trx, memberId, d.idempotencyKey, { kind: d.kind, amount: d.amount, pointTypeId: type.id }, d.requireActive ?? true);
+      return this.replayOrExplain(ctx, trx, memberId, d.idempotencyKey, { kind: d.kind, amount: d.amount, pointTypeId: type.id, hash: d.requestHash }, d.requireActive ?? true);
     }
     if (row.available === null) {
       const balance = await this.balanceOf(trx, memberId, type.id);
@@ -419,7 +441,7 @@ export class LedgerService {
   async capture(ctx: ProgramContext, input: FollowUpInput, trx?: Trx): Promise<LedgerTransaction> {
     return this.within(trx, async (t) => {
       const hold = await this.lockTransaction(ctx, t, input.transactionId, 'reserve');
-      const replay = await this.findReplay(ctx, t, hold.member_id, input.idempotencyKey, 'capture', input.amount ?? hold.amount, hold.point_type_id);
+      const replay = await this.findReplay(ctx, t, hold.member_id, input.idempotencyKey, 'capture', fingerprint('capture', hold.id, input.amount ?? null));
       if (replay) return replay;
       if (hold.status !== 'open') {
         throw new AppError('reservation_not_open', `reservation ${hold.id} is ${hold.status}`, { status: hold.status });
@@ -448,7 +470,7 @@ export class LedgerService {
   async release(ctx: ProgramContext, input: FollowUpInput, trx?: Trx): Promise<LedgerTransaction> {
     return this.within(trx, async (t) => {
       const hold = await this.lockTransaction(ctx, t, input.transactionId, 'reserve');
-      const replay = await this.findReplay(ctx, t, hold.member_id, input.idempotencyKey, 'release', hold.amount, hold.point_type_id);
+      const replay = await this.findReplay(ctx, t, hold.member_id, input.idempotencyKey, 'release', fingerprint('release', hold.id, null));
       if (replay) return replay;
       if (hold.status !== 'open') {
         throw new AppError('reservation_not_open', `reservation ${hold.id} is ${hold.status}`, { status: hold.status });
@@ -475,7 +497,7 @@ export class LedgerService {
     return this.within(trx, async (t) => {
       const spend = await this.lockTransaction(ctx, t, input.transactionId, ['spend', 'capture']);
       const amount = input.amount ?? spend.amount - spend.refunded;
-      const replay = await this.findReplay(ctx, t, spend.member_id, input.idempotencyKey, 'refund', amount, spend.point_type_id);
+      const replay = await this.findReplay(ctx, t, spend.member_id, input.idempotencyKey, 'refund', fingerprint('refund', spend.id, input.amount ?? null));
       if (replay) return replay;
       checkAmount(amount);
       if (amount > spend.amount - spend.refunded) {
@@ -507,9 +529,10 @@ export class LedgerService {
   /** Claw back (part of) an earn: from its own lot first, then the others; debt only where allowed. */
   async reverse(ctx: ProgramContext, input: FollowUpInput, trx?: Trx): Promise<LedgerTransaction> {
     return this.within(trx, async (t) => {
-      const earn = await this.lockTransaction(ctx, t, input.transactionId, ['earn', 'adjustment', 'transfer_in']);
+      // A received transfer is undone by a transfer back, not by a clawback that returns nothing to the sender.
+      const earn = await this.lockTransaction(ctx, t, input.transactionId, ['earn', 'adjustment']);
       const amount = input.amount ?? earn.amount - earn.reversed;
-      const replay = await this.findReplay(ctx, t, earn.member_id, input.idempotencyKey, 'reversal', amount, earn.point_type_id);
+      const replay = await this.findReplay(ctx, t, earn.member_id, input.idempotencyKey, 'reversal', fingerprint('reversal', earn.id, input.amount ?? null));
       if (replay) return replay;
       checkAmount(amount);
       if (earn.kind === 'adjustment' && earn.status === 'debit') {
@@ -562,6 +585,7 @@ export class LedgerService {
       const inserted = await rawQuery(t, INSERT_TRANSACTION, [
         txnId, ctx.program.id, earn.member_id, earn.point_type_id, 'reversal', amount, null, input.idempotencyKey, earn.id, null,
         input.source?.type ?? null, input.source?.id ?? null, input.reason ?? null, actorLabel(ctx.actor), null, null, now,
+        fingerprint('reversal', earn.id, input.amount ?? null),
       ]);
       if (inserted.rowCount === 0) throw keyRace(input.idempotencyKey);
       // From the earn's own lot first, then the account's other lots in consumption order.
@@ -632,6 +656,7 @@ export class LedgerService {
         relatedId: null,
         requireActive: false,
         countsAsActivity: this.countsAsActivity(type, 'adjustment'),
+        requestHash: fingerprint('adjust', input.pointType, input.amount),
       });
     }
     return this.within(trx, (t) =>
@@ -643,6 +668,7 @@ export class LedgerService {
         holdUntil: null,
         allowDebt: type.negativeBalance === 'allow',
         requireActive: false,
+        requestHash: fingerprint('adjust', input.pointType, input.amount),
       }),
     );
   }
@@ -679,8 +705,10 @@ export class LedgerService {
         holdUntil: null,
         counterpartMemberId: to,
         activity: 'transfer',
+        requestHash: fingerprint('transfer', from, to, input.pointType, input.amount),
       });
       if (out.replayed) {
+        // The fingerprint names the recipient, so a replay's incoming half is on the same member.
         const incoming = await rawQuery<{ id: string }>(t, 'select id from ledger_transactions where member_id = $1 and related_id = $2', [to, out.id]);
         return { out, in: this.toResult(await this.loadTransaction(t, to, incoming.rows[0]!.id), type.code, true) };
       }
@@ -694,7 +722,7 @@ export class LedgerService {
       const inId = newId('transaction', now.getTime());
       await rawQuery(t, INSERT_TRANSACTION, [
         inId, ctx.program.id, to, type.id, 'transfer_in', input.amount, null, null, out.id, from, null, null, input.reason ?? null,
-        actorLabel(ctx.actor), null, null, now,
+        actorLabel(ctx.actor), null, null, now, null,
       ]);
       const acct = await rawQuery<{ available: number; pending: number }>(
         t,
@@ -811,7 +839,7 @@ export class LedgerService {
       `select a.lot_id, a.amount - a.returned as open, l.status, l.expires_at
        from lot_allocations a join lots l on l.member_id = a.member_id and l.id = a.lot_id
        where a.member_id = $1 and a.transaction_id = $2 and a.amount > a.returned
-       order by l.expires_at desc nulls first, l.earned_at desc, l.id desc`,
+       order by l.expires_at desc nulls first, l.earned_at desc, l.seq desc`,
       [debit.member_id, debit.id],
     );
     let left = amount;
@@ -865,6 +893,8 @@ export class LedgerService {
       txnId, ctx.program.id, of.member_id, of.point_type_id, kind, amount, null, input.idempotencyKey, of.id, null,
       input.source?.type ?? null, input.source?.id ?? null, input.reason ?? null, actorLabel(ctx.actor),
       expiredNow ? JSON.stringify({ expiredOnReturn: expiredNow }) : null, null, now,
+      // the fingerprint its replay is checked against (a pending earn's cancellation answers a reversal)
+      fingerprint(kind === 'cancel_pending' ? 'reversal' : kind, of.id, kind === 'release' ? null : (input.amount ?? null)),
     ]);
     if (inserted.rowCount === 0) throw keyRace(input.idempotencyKey);
     await rawQuery(t, INSERT_ENTRY, [ctx.program.id, of.member_id, of.point_type_id, txnId, kind, availableDelta, pendingDelta, acct.available, acct.pending, now]);
@@ -878,7 +908,7 @@ export class LedgerService {
       `select t.*, e.available_after, e.pending_after
        from ledger_transactions t
        left join lateral (select available_after, pending_after from ledger_entries e
-         where e.member_id = t.member_id and e.transaction_id = t.id order by e.id desc limit 1) e on true
+         where e.member_id = t.member_id and e.transaction_id = t.id order by e.id asc limit 1) e on true
        where t.member_id = $1 and t.id = $2`,
       [memberId, id],
     );
@@ -916,15 +946,14 @@ export class LedgerService {
     memberId: string,
     key: string,
     kind: TransactionKind,
-    amount: number,
-    pointTypeId: string,
+    hash: string,
   ): Promise<LedgerTransaction | null> {
     const { rows } = await rawQuery<{ id: string }>(exec, 'select id from ledger_transactions where member_id = $1 and idempotency_key = $2', [
       memberId,
       key,
     ]);
     if (!rows[0]) return null;
-    return this.replayOrExplain(ctx, exec, memberId, key, { kind, amount, pointTypeId }, false);
+    return this.replayOrExplain(ctx, exec, memberId, key, { kind, hash }, false);
   }
 
   /**
@@ -936,18 +965,23 @@ export class LedgerService {
     exec: Executor,
     memberId: string,
     key: string,
-    expected: { kind: TransactionKind; amount: number; pointTypeId: string },
+    expected: { kind: TransactionKind; hash: string; amount?: number; pointTypeId?: string },
     requireActive = true,
   ): Promise<LedgerTransaction> {
-    const { rows } = await rawQuery<{ id: string; kind: string; amount: number; point_type_id: string }>(
+    const { rows } = await rawQuery<{ id: string; kind: string; amount: number; point_type_id: string; request_hash: string | null }>(
       exec,
-      'select id, kind, amount, point_type_id from ledger_transactions where member_id = $1 and idempotency_key = $2',
+      'select id, kind, amount, point_type_id, request_hash from ledger_transactions where member_id = $1 and idempotency_key = $2',
       [memberId, key],
     );
     const prior = rows[0];
     if (prior) {
       const sameKind = prior.kind === expected.kind || (expected.kind === 'reversal' && prior.kind === 'cancel_pending');
-      if (!sameKind || prior.amount !== expected.amount || prior.point_type_id !== expected.pointTypeId) {
+      // Transactions written before fingerprints existed are compared by kind, amount and type.
+      const sameRequest =
+        prior.request_hash !== null
+          ? prior.request_hash === expected.hash
+          : (expected.amount === undefined || prior.amount === expected.amount) && (expected.pointTypeId === undefined || prior.point_type_id === expected.pointTypeId);
+      if (!sameKind || !sameRequest) {
         throw new AppError('idempotency_conflict', `idempotency key "${key}" was used for a different operation`, {
           key,
           first: { kind: prior.kind, amount: prior.amount },

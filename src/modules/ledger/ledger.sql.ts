@@ -14,7 +14,7 @@
 import type { ConsumptionOrder } from './point-types.service.js';
 
 const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, related_id,
-  counterpart_member_id, source_type, source_id, reason, actor, details, hold_until, occurred_at`;
+  counterpart_member_id, source_type, source_id, reason, actor, details, hold_until, occurred_at, request_hash`;
 
 /**
  * Earn in one statement: the transaction, the account upsert, the lot and the entry.
@@ -22,14 +22,15 @@ const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, sta
  * $1 program, $2 member, $3 txn id, $4 point type, $5 amount, $6 status ('active'|'pending'),
  * $7 idempotency key, $8 source type, $9 source id, $10 reason, $11 actor, $12 details,
  * $13 occurred at, $14 negative allowed, $15 counts as activity, $16 lot id, $17 activates at,
- * $18 expires at, $19 entry kind, $20 related id, $21 txn kind, $22 member status must be active
+ * $18 expires at, $19 entry kind, $20 related id, $21 txn kind, $22 member status must be active,
+ * $23 request fingerprint
  */
 export const EARN = `
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
   insert into ledger_transactions (${TXN_COLUMNS})
-  select $3, $1, m.id, $4, $21, $5, $6, $7, $20, null, $8, $9, $10, $11, $12, null, $13 from m
+  select $3, $1, m.id, $4, $21, $5, $6, $7, $20, null, $8, $9, $10, $11, $12, null, $13, $23 from m
   on conflict (member_id, idempotency_key) do nothing
   returning id
 ), acct as (
@@ -71,14 +72,15 @@ select (select id from txn) as id, (select available from acct) as available, (s
  * $1 program, $2 member, $3 txn id, $4 point type, $5 amount, $6 guard off (debt allowed),
  * $7 kind, $8 status, $9 idempotency key, $10 related id, $11 counterpart, $12 source type,
  * $13 source id, $14 reason, $15 actor, $16 details, $17 hold until, $18 occurred at,
- * $19 add to spent, $20 add to reserved, $21 counts as activity, $22 member must be active
+ * $19 add to spent, $20 add to reserved, $21 counts as activity, $22 member must be active,
+ * $23 request fingerprint
  */
 export const DEBIT_ACCOUNT = `
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
   insert into ledger_transactions (${TXN_COLUMNS})
-  select $3, $1, m.id, $4, $7, $5, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 from m
+  select $3, $1, m.id, $4, $7, $5, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $23 from m
   on conflict (member_id, idempotency_key) do nothing
   returning id
 ), acct as (
@@ -94,10 +96,11 @@ with m as (
 )
 select (select id from txn) as id, (select available from acct) as available, (select pending from acct) as pending`;
 
-const ORDER_BY: Record<ConsumptionOrder, string> = {
-  expiring_first: 'expires_at asc nulls last, earned_at asc, id asc',
-  oldest_first: 'earned_at asc, id asc',
-  newest_first: 'earned_at desc, id desc',
+// Ties fall back to the creation sequence: lots earned at one instant are drawn in creation order.
+export const ORDER_BY: Record<ConsumptionOrder, string> = {
+  expiring_first: 'expires_at asc nulls last, earned_at asc, seq asc',
+  oldest_first: 'earned_at asc, seq asc',
+  newest_first: 'earned_at desc, seq desc',
 };
 
 /**
@@ -137,7 +140,7 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 
 export const INSERT_TRANSACTION = `
 insert into ledger_transactions (${TXN_COLUMNS})
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 on conflict (member_id, idempotency_key) do nothing
 returning id`;
 
@@ -154,11 +157,11 @@ where member_id = $1 and point_type_id = $2 for update`;
  */
 export const EARN_BATCH = `
 with input as (
-  select * from unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::boolean[])
-    with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, ord)
+  select * from unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::boolean[], $16::text[])
+    with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, request_hash, ord)
 ), txn as (
-  insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at)
-  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3
+  insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at, request_hash)
+  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3, i.request_hash
   from input i
   on conflict (member_id, idempotency_key) do nothing
   returning id
