@@ -32,22 +32,61 @@ export class EngagementService implements EngagementBus {
   readonly tasks: TasksService;
   readonly medals: MedalsService;
   readonly invitations: InvitationsService;
+  /** per program: the event types tasks and medals count, and whether invitations are on */
+  private readonly interest = new Map<string, { types: Set<string>; invitations: boolean; until: number }>();
 
   constructor(deps: EngagementDeps) {
     this.medals = new MedalsService(deps.db, deps.members);
     this.checkin = new CheckinService(deps.db, deps.ledger, deps.members, deps.pointTypes, this);
     this.tasks = new TasksService(deps.db, deps.ledger, deps.members, deps.pointTypes, this.medals, this);
     this.invitations = new InvitationsService(deps.db, deps.ledger, deps.members, deps.pointTypes, this);
+    // A change of tasks, medals or invitation settings takes effect in this process at once.
+    const forgetting = <A extends unknown[], R>(fn: (ctx: ProgramContext, ...rest: A) => Promise<R>) =>
+      async (ctx: ProgramContext, ...rest: A): Promise<R> => {
+        this.interest.delete(ctx.program.id);
+        const result = await fn(ctx, ...rest);
+        this.interest.delete(ctx.program.id);
+        return result;
+      };
+    this.tasks.create = forgetting(this.tasks.create.bind(this.tasks));
+    this.tasks.update = forgetting(this.tasks.update.bind(this.tasks));
+    this.medals.create = forgetting(this.medals.create.bind(this.medals));
+    this.medals.update = forgetting(this.medals.update.bind(this.medals));
+    this.invitations.putSettings = forgetting(this.invitations.putSettings.bind(this.invitations));
   }
 
   /** The afterEvent hook: a processed behaviour event of a member. */
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
+    // Most events of most programs move no task, medal or invitation: skip them without a query.
+    if (!(await this.listensTo(trx, ctx, event.type))) return;
     const { rows } = await rawQuery<{ status: string }>(trx, 'select status from members where id = $1 and program_id = $2', [event.memberId, ctx.program.id]);
     // A frozen or closed member makes no progress (and the ledger would refuse its rewards).
     if (rows[0]?.status !== 'active') return;
     const attributes = event.channel !== null && !('channel' in event.attributes) ? { ...event.attributes, channel: event.channel } : event.attributes;
     await this.behaviour(trx, ctx, event.memberId, { id: event.id, type: event.type, occurredAt: event.occurredAt, attributes }, 0);
     await this.invitations.onEvent(trx, ctx, event, attributes);
+  }
+
+  /**
+   * The event types this program's active tasks and medals count, and whether invitations are on
+   * (their qualifying action may be any type). Cached per process for a second: a configuration
+   * change takes effect everywhere within that time.
+   */
+  private async listensTo(exec: Trx, ctx: ProgramContext, type: string): Promise<boolean> {
+    let hit = this.interest.get(ctx.program.id);
+    if (!hit || hit.until < Date.now()) {
+      const { rows } = await rawQuery<{ types: string[] | null; invitations: boolean }>(
+        exec,
+        `select array(
+           select event_type from tasks where program_id = $1 and status = 'active' and event_type is not null
+           union select event_type from medals where program_id = $1 and status = 'active' and event_type is not null) as types,
+         exists(select 1 from invitation_settings where program_id = $1) as invitations`,
+        [ctx.program.id],
+      );
+      hit = { types: new Set(rows[0]?.types ?? []), invitations: rows[0]?.invitations ?? false, until: Date.now() + 1_000 };
+      this.interest.set(ctx.program.id, hit);
+    }
+    return hit.invitations || hit.types.has(type);
   }
 
   /** The tiers module reports a tier reached; tier medals move. */
