@@ -27,6 +27,11 @@ import { tiersModule } from './modules/tiers/index.js';
 import { analyticsModule } from './modules/analytics/index.js';
 import { auditModule } from './modules/audit/index.js';
 import { webhooksModule } from './modules/webhooks/index.js';
+import { OperatorsService, ROLE_SCOPES, operatorRoutes, portalRoutes } from './modules/operators/index.js';
+import type { DrawsService } from './modules/draws/index.js';
+import type { EngagementService } from './modules/engagement/index.js';
+import type { MallService } from './modules/mall/index.js';
+import { serveConsole } from './http/static.js';
 
 export const VERSION = '0.1.0';
 
@@ -131,7 +136,9 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   };
 
   const http = await createHttp({ logger: options.logger ?? false, db, version: VERSION });
-  const programCache = installAuth(http, access, programs);
+  const operators = new OperatorsService(db, clock);
+  services.operators = operators;
+  const programCache = installAuth(http, access, programs, { authenticate: (token) => operators.authenticate(token), scopesOf: (role) => ROLE_SCOPES[role] });
 
   http.get(
     '/health',
@@ -154,6 +161,18 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   memberRoutes(http, members);
   ledgerRoutes(http, { ledger, queries: ledgerQueries, pointTypes, members });
   for (const m of modules) m.routes?.(http);
+  // The console and the portal: operator sign-in, member-scoped portal routes, the built front end.
+  operatorRoutes(http, operators);
+  portalRoutes(http, {
+    operators,
+    programs,
+    members,
+    ledgerQueries,
+    engagement: services.engagement as EngagementService,
+    mall: services.mall as MallService,
+    draws: services.draws as DrawsService,
+  });
+  serveConsole(http);
 
   const scheduler = new Scheduler(db, jobs, http.log, clock);
 

@@ -7,6 +7,7 @@ import { analyze, startEmbeddedMaintenance } from '../db/maintenance.js';
 import { migrate } from '../db/migrate.js';
 import { seedDemo } from '../demo/seed.js';
 import { verifyLedger } from '../modules/ledger/index.js';
+import type { OperatorsService } from '../modules/operators/index.js';
 
 const USAGE = `laurel ${VERSION} — membership and points platform
 
@@ -35,6 +36,7 @@ async function serve(config: Config, demo: boolean): Promise<void> {
   });
   const log = laurel.http.log;
   const { generated } = await laurel.services.access.initAdminKey(config.adminKey);
+  const firstAdmin = await (laurel.services.operators as OperatorsService).ensureFirstAdmin();
 
   let seeded: Awaited<ReturnType<typeof seedDemo>> | null = null;
   if (demo) {
@@ -54,7 +56,9 @@ async function serve(config: Config, demo: boolean): Promise<void> {
     `  OpenAPI:       ${base}/openapi.json`,
     `  health:        ${base}/health`,
   ];
+  lines.splice(2, 0, `  console:       ${base}/console   (member portal: ${base}/portal)`);
   if (generated) lines.push(`  admin key:     ${generated}   (shown once; it is stored hashed)`);
+  if (firstAdmin) lines.push(`  console admin: ${firstAdmin.username} / ${firstAdmin.password}   (shown once; change it)`);
   if (seeded) {
     lines.push(`  demo program:  ${seeded.programId}`);
     lines.push(`  demo API key:  ${seeded.apiKey}   (shown once)`);

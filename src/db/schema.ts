@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { EngagementTables } from '../modules/engagement/engagement.tables.js';
 import type { MallTables } from '../modules/mall/mall.tables.js';
 import type { TierTables } from '../modules/tiers/tiers.tables.js';
+import type { OperatorTables } from '../modules/operators/operators.tables.js';
 
 /**
  * Table types for Kysely. Each module adds its tables here; the SQL in `migrations/` is the
@@ -75,7 +76,7 @@ export interface ScheduledJobsTable {
   last_result: Json | null;
 }
 
-export interface DB extends LedgerTables, EngagementTables, MallTables, TierTables {
+export interface DB extends LedgerTables, EngagementTables, MallTables, TierTables, OperatorTables {
   programs: ProgramsTable;
   deployment_settings: DeploymentSettingsTable;
   api_keys: ApiKeysTable;

@@ -3,13 +3,42 @@ import type { ProgramContext } from '../core/context.js';
 import { AppError } from '../core/errors.js';
 import { hasScope, type AccessService, type Principal, type Scope } from '../modules/access/index.js';
 import { clockOf, type Program, type ProgramsService } from '../modules/programs/index.js';
+import { timingSafeEqual } from 'node:crypto';
+
+/** The console signs operators in with a cookie; a session stands in for an API key. */
+export const SESSION_COOKIE = 'laurel_session';
+
+export interface OperatorPrincipal {
+  kind: 'operator';
+  operatorId: string;
+  role: 'admin' | 'operator' | 'viewer';
+  scopes: ReadonlySet<Scope>;
+}
+
+/** What auth needs of the operators module (kept narrow so auth does not depend on it). */
+export interface OperatorSessions {
+  authenticate(token: string): Promise<{ operator: { id: string; role: 'admin' | 'operator' | 'viewer' }; csrfToken: string } | null>;
+  scopesOf(role: 'admin' | 'operator' | 'viewer'): ReadonlySet<Scope>;
+}
+
+export function cookieOf(request: FastifyRequest, name: string): string | null {
+  const header = request.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** `public`: no key; `deployment`: the deployment admin key only; a Scope: a program key with it. */
 export type RouteAccess = Scope | 'deployment' | 'public';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal: Principal | null;
+    principal: Principal | OperatorPrincipal | null;
     programContext: ProgramContext | null;
   }
   interface FastifyContextConfig {
@@ -54,7 +83,7 @@ export function programContextOf(request: FastifyRequest): ProgramContext {
   return request.programContext;
 }
 
-export function installAuth(app: FastifyInstance, access: AccessService, programs: ProgramsService): ProgramCache {
+export function installAuth(app: FastifyInstance, access: AccessService, programs: ProgramsService, operators?: OperatorSessions): ProgramCache {
   const cache = new ProgramCache(programs);
   app.decorateRequest('principal', null);
   app.decorateRequest('programContext', null);
@@ -65,6 +94,8 @@ export function installAuth(app: FastifyInstance, access: AccessService, program
     const required = request.routeOptions.config?.access;
     if (required === undefined || required === 'public') return;
     const secret = bearer(request);
+    const session = !secret && operators ? cookieOf(request, SESSION_COOKIE) : null;
+    if (session && operators) return operatorRequest(request, required, session, operators);
     if (!secret) throw new AppError('unauthorized', 'an API key is required: Authorization: Bearer <key>');
     const principal = await access.authenticate(secret);
     if (!principal) throw new AppError('unauthorized', 'the API key is not valid or has been revoked');
@@ -96,5 +127,34 @@ export function installAuth(app: FastifyInstance, access: AccessService, program
       throw new AppError('forbidden', `this API key lacks the "${required}" scope`, { requiredScope: required });
     }
   });
+
+  /** An operator's console session: a role instead of scopes, and a CSRF token on every write. */
+  async function operatorRequest(request: FastifyRequest, required: Exclude<RouteAccess, 'public'>, token: string, ops: OperatorSessions): Promise<void> {
+    const session = await ops.authenticate(token);
+    if (!session) throw new AppError('unauthorized', 'the console session has expired or was ended: sign in again');
+    if (!SAFE_METHODS.has(request.method)) {
+      const given = Buffer.from(String(request.headers['x-csrf-token'] ?? ''));
+      const expected = Buffer.from(session.csrfToken);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new AppError('forbidden', 'a console write needs the X-CSRF-Token header of its session');
+      }
+    }
+    const { id, role } = session.operator;
+    const scopes = ops.scopesOf(role);
+    request.principal = { kind: 'operator', operatorId: id, role, scopes };
+    if (required === 'deployment' && role !== 'admin') throw new AppError('forbidden', 'this route needs an admin operator');
+    const programId = (request.params as { programId?: string }).programId;
+    if (programId !== undefined) {
+      const program = await cache.get(programId);
+      request.programContext = {
+        program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
+        clock: clockOf(program),
+        actor: { type: 'operator', id },
+      };
+    }
+    if (required !== 'deployment' && !scopes.has(required) && !scopes.has('admin')) {
+      throw new AppError('forbidden', `the ${role} role may not do this (it needs "${required}")`, { requiredScope: required, role });
+    }
+  }
   return cache;
 }

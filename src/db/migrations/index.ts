@@ -5,6 +5,7 @@ import { sql as engagement } from './0004-engagement.js';
 import { sql as mall } from './0005-mall.js';
 import { sql as tiers } from './0006-tiers.js';
 import { sql as integration } from './0007-integration.js';
+import { sql as operators } from './0008-operators.js';
 import { sql as ledgerFingerprints } from './0009-ledger-fingerprints.js';
 
 export interface Migration {
@@ -22,5 +23,6 @@ export const migrations: Migration[] = [
   { version: 5, name: 'mall', sql: mall },
   { version: 6, name: 'tiers', sql: tiers },
   { version: 7, name: 'integration', sql: integration },
+  { version: 8, name: 'operators', sql: operators },
   { version: 9, name: 'ledger-fingerprints', sql: ledgerFingerprints },
 ];

@@ -1,0 +1,23 @@
+import * as echarts from 'echarts';
+import { useEffect, useRef } from 'react';
+
+/** A thin ECharts wrapper: one chart per element, resized with the window, disposed on unmount. */
+export function Chart({ option, height = 280, label }: { option: echarts.EChartsOption; height?: number; label: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const chart = useRef<echarts.ECharts | null>(null);
+  useEffect(() => {
+    if (!ref.current) return;
+    chart.current = echarts.init(ref.current, undefined, { renderer: 'svg' });
+    const onResize = () => chart.current?.resize();
+    window.addEventListener('resize', onResize);
+    return () => {
+      window.removeEventListener('resize', onResize);
+      chart.current?.dispose();
+      chart.current = null;
+    };
+  }, []);
+  useEffect(() => {
+    chart.current?.setOption(option, true);
+  }, [option]);
+  return <div ref={ref} role="img" aria-label={label} style={{ width: '100%', height }} />;
+}
