@@ -210,7 +210,7 @@ export class EventsService {
           reason: held ? 'held_for_review' : null,
           totals: outcome.totals,
           awards: outcome.awards,
-          explanation: outcome.explanation,
+          explanation: outcome.explanation && storedExplanation(outcome.explanation),
         },
         prepared: p,
       });
@@ -394,6 +394,18 @@ function scoped(key: string, memberId: string, programId: string): ScopedKey {
   const program = parseCounterKey(key)?.scope === 'program';
   const scope = program ? programId : memberId;
   return { id: `${scope}|${key}`, scope, key, program };
+}
+
+/**
+ * The explanation as stored with an award: every rule and campaign that listens to the event's
+ * type, with why it did or did not pay. Those that listen to other types say nothing about this
+ * event; they are counted, not listed, which keeps a stored event a few kilobytes.
+ */
+function storedExplanation(e: Explanation): Explanation {
+  const rules = e.rules.filter((r) => r.outcome !== 'wrongEventType');
+  const campaigns = e.campaigns.filter((c) => c.outcome !== 'wrongEventType');
+  if (rules.length === e.rules.length && campaigns.length === e.campaigns.length) return e;
+  return { ...e, rules, campaigns, otherEventTypes: { rules: e.rules.length - rules.length, campaigns: e.campaigns.length - campaigns.length } } as Explanation;
 }
 
 function memberContext(m: MemberRow, facts: MemberFacts | undefined): MemberContext {
