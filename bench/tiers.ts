@@ -1,0 +1,170 @@
+import { systemClock } from '../src/core/clock.js';
+import { inTransaction } from '../src/db/database.js';
+import type { LadderConfigInput } from '../src/modules/tiers/index.js';
+import type { TiersService } from '../src/modules/tiers/index.js';
+import type { EarningService } from '../src/modules/earning/index.js';
+import { createBenchDatabase, rawPool } from './lib/database.js';
+import { benchLine, log, round, step, table } from './lib/report.js';
+import { seedMembers } from './lib/seed.js';
+import { createBenchProgram, startLaurel } from './ledger/setup.js';
+
+/**
+ * `npm run bench -- tiers [members]`: on PostgreSQL,
+ * 1. the scheduled evaluation of 1,000,000 members (30-day growth, 12-month spend, 4 tiers, about
+ *    3 million metric buckets), set-based, in chunks;
+ * 2. the cost of the real-time tier path on an award: the same purchase events through the same
+ *    rules on a program without a ladder and on one with a ladder, interleaved in one run.
+ */
+export const LADDER: LadderConfigInput = {
+  metrics: [
+    { code: 'growth', name: 'Growth', source: { kind: 'pointType', pointType: 'growth' } },
+    { code: 'spend', name: 'Spend', source: { kind: 'event', eventTypes: ['purchase'], attribute: 'amount' } },
+  ],
+  evaluation: { schedule: 'monthly', dayOfMonth: 1 },
+  downgrade: { policy: 'recompute', graceDays: 0 },
+  tiers: [
+    { code: 'basic', name: 'Basic' },
+    { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 100 } },
+    {
+      code: 'gold',
+      name: 'Gold',
+      qualification: { all: [{ metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 300 }, { metric: 'spend', window: { kind: 'rollingMonths', months: 12 }, min: 100_000 }] },
+      retention: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 250 },
+    },
+    {
+      code: 'platinum',
+      name: 'Platinum',
+      qualification: { any: [{ metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 1000 }, { metric: 'spend', window: { kind: 'rollingMonths', months: 12 }, min: 1_000_000 }] },
+    },
+  ],
+};
+
+const RULE = {
+  name: 'points per ¥1, growth per ¥10',
+  status: 'active',
+  priority: 10,
+  stacking: 'cumulative',
+  eventTypes: ['purchase'],
+  rewards: [
+    { type: 'perUnit', pointType: 'points', attribute: 'amount', rate: '1', per: 100, rounding: 'floor' },
+    { type: 'perUnit', pointType: 'growth', attribute: 'amount', rate: '1', per: 1000, rounding: 'floor' },
+  ],
+};
+
+export async function main(args: string[]): Promise<void> {
+  const count = Number(args[0] ?? 1_000_000);
+  const bench = await createBenchDatabase('tiers');
+  const pool = rawPool(bench.url, 4);
+  const laurel = await startLaurel(bench, 8);
+  try {
+    const tiers = laurel.services.tiers as TiersService;
+    const earning = laurel.services.earning as EarningService;
+
+    // ---- 1. scheduled evaluation of `count` members
+    const big = await createBenchProgram(laurel, 'tiers-evaluate');
+    await inTransaction(laurel.database.db, (trx) => tiers.config.save(big.ctx, trx, LADDER));
+    const ladder = (await tiers.config.ladder(big.program.id))!;
+    await seedMembers(pool, { programId: big.program.id, idPrefix: 'mte', count });
+    await step('seed member tiers and ~3 buckets per member', async () => {
+      await pool.query(
+        `insert into member_tiers (member_id, program_id, ladder_id, joined_on, rank, source, since, qualified_rank, qualified_since, attained_on, carry, lifetime_rank, version, updated_at)
+         select m.id, m.program_id, $2, m.joined_at::date, r, 'qualified', m.joined_at, r, m.joined_at, m.joined_at::date, '{}', 0, 1, now()
+         from (select id, program_id, joined_at, 1 + (hashtext(id) & 3) as r from members where program_id = $1) m`,
+        [big.program.id, ladder.id],
+      );
+      // growth on two days of the last 40, spend on one day of the last year
+      await pool.query(
+        `insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
+         select id, 'growth', current_date - (hashtext(id || 'a') & 31), program_id, (hashtext(id || 'v') & 511) from members where program_id = $1
+         union all
+         select id, 'growth', current_date - 32 - (hashtext(id || 'b') & 7), program_id, (hashtext(id || 'w') & 1023) from members where program_id = $1
+         union all
+         select id, 'spend', current_date - (hashtext(id || 'c') & 255), program_id, (hashtext(id || 's') & 262143) from members where program_id = $1
+         on conflict do nothing`,
+        [big.program.id],
+      );
+      for (const t of ['members', 'member_tiers', 'tier_metric_buckets', 'tier_ladders', 'tiers']) await pool.query(`vacuum (analyze) ${t}`);
+      await pool.query('checkpoint');
+    });
+    const snapshot = { id: big.program.id, mode: big.program.mode, timeZone: big.program.timeZone, currency: big.program.currency, settings: big.program.settings };
+    const t0 = performance.now();
+    const result = await tiers.evaluate(snapshot, new Date(), { kind: 'all' }, 'evaluation', (done) => {
+      if (done % 200_000 === 0) log(`evaluated ${done.toLocaleString()} members`);
+    });
+    const evaluateSeconds = (performance.now() - t0) / 1000;
+    log(`evaluation of ${result.members.toLocaleString()} members: ${evaluateSeconds.toFixed(1)} s (${JSON.stringify(result)})`);
+    // A second run right after changes almost nothing: the cost of a quiet month.
+    const t1 = performance.now();
+    const again = await tiers.evaluate(snapshot, new Date(), { kind: 'all' }, 'evaluation');
+    const againSeconds = (performance.now() - t1) / 1000;
+    log(`second evaluation: ${againSeconds.toFixed(1)} s (${JSON.stringify(again)})`);
+
+    // ---- 2. real-time overhead on an award
+    const plain = await createBenchProgram(laurel, 'awards-without-tiers');
+    const tiered = await createBenchProgram(laurel, 'awards-with-tiers');
+    for (const p of [plain, tiered]) await inTransaction(laurel.database.db, (trx) => earning.config.create(p.ctx, trx, 'rule', RULE));
+    await inTransaction(laurel.database.db, (trx) => tiers.config.save(tiered.ctx, trx, LADDER));
+    const MEMBERS = 20_000;
+    await seedMembers(pool, { programId: plain.program.id, idPrefix: 'mpa', count: MEMBERS });
+    await seedMembers(pool, { programId: tiered.program.id, idPrefix: 'mti', count: MEMBERS });
+    for (const t of ['members', 'events', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots']) await pool.query(`vacuum (analyze) ${t}`);
+
+    let seq = 0;
+    const award = async (p: typeof plain, prefix: string) => {
+      const i = seq++;
+      const member = `${prefix}${String((i * 7919) % MEMBERS).padStart(9, '0')}`;
+      await earning.events.ingest({ ...p.ctx, clock: systemClock }, { eventId: `b${i}`, member, type: 'purchase', attributes: { amount: 10_000 + ((i * 104_729) % 190_000) } });
+    };
+    const timeBlock = async (p: typeof plain, prefix: string, n: number) => {
+      const s = performance.now();
+      for (let k = 0; k < n; k++) await award(p, prefix);
+      return performance.now() - s;
+    };
+    await step('warm up', async () => {
+      await timeBlock(plain, 'mpa', 500);
+      await timeBlock(tiered, 'mti', 500);
+    });
+    let without = 0;
+    let withTiers = 0;
+    const BLOCK = 250;
+    const ROUNDS = 16;
+    await step(`awards: ${ROUNDS} interleaved blocks of ${BLOCK} per program`, async () => {
+      for (let r = 0; r < ROUNDS; r++) {
+        // Alternate which goes first, so drift (autovacuum, caches) falls on both.
+        if (r % 2 === 0) {
+          without += await timeBlock(plain, 'mpa', BLOCK);
+          withTiers += await timeBlock(tiered, 'mti', BLOCK);
+        } else {
+          withTiers += await timeBlock(tiered, 'mti', BLOCK);
+          without += await timeBlock(plain, 'mpa', BLOCK);
+        }
+      }
+    });
+    const n = ROUNDS * BLOCK;
+    const { rows } = await pool.query<{ n: string }>(`select count(*) as n from tier_history where program_id = $1`, [tiered.program.id]);
+    const upgrades = Number(rows[0]!.n);
+    const ratio = withTiers / without - 1;
+    console.log(
+      '\n' +
+        table(
+          ['measure', 'value'],
+          [
+            ['members evaluated', result.members],
+            ['evaluation (s)', round(evaluateSeconds, 1)],
+            ['tier changes', result.changed],
+            ['second evaluation (s)', round(againSeconds, 1)],
+            ['award without tiers (ms)', round(without / n, 3)],
+            ['award with tiers (ms)', round(withTiers / n, 3)],
+            ['real-time upgrades during awards', upgrades],
+            ['overhead', `${round(ratio * 100, 1)} %`],
+          ],
+        ) +
+        '\n',
+    );
+    benchLine('tiers', { evaluate_1m_members_s: round(evaluateSeconds * (1_000_000 / Math.max(1, result.members)), 2), upgrade_overhead_ratio: round(ratio, 3) });
+  } finally {
+    await laurel.close().catch(() => {});
+    await pool.end().catch(() => {});
+    await bench.drop();
+  }
+}
