@@ -23,6 +23,7 @@ import { memberRoutes } from './modules/members/members.routes.js';
 import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
 import { programRoutes } from './modules/programs/programs.routes.js';
 import { spendingModules } from './modules/mall/module.js';
+import type { BenefitsService } from './modules/benefits/index.js';
 import { tiersModule } from './modules/tiers/index.js';
 import { analyticsModule } from './modules/analytics/index.js';
 import { auditModule } from './modules/audit/index.js';
@@ -69,7 +70,18 @@ export interface LaurelModule<S = unknown> {
 
 /** Domain modules beyond the core, in dependency order. Each line composes one module. */
 function domainModules(deps: ModuleDeps): LaurelModule[] {
-  return [earningModule(deps), tiersModule(deps), engagementModule(deps), ...spendingModules(deps), webhooksModule(deps), auditModule(deps), analyticsModule(deps)];
+  const spending = spendingModules(deps);
+  // Task rewards grant benefits: engagement gets the benefits service the spending modules built.
+  const benefits = spending.find((m) => m.name === 'benefits')!.service as BenefitsService;
+  return [
+    earningModule(deps),
+    tiersModule(deps),
+    engagementModule(deps, { benefits }),
+    ...spending,
+    webhooksModule(deps),
+    auditModule(deps),
+    analyticsModule(deps),
+  ];
 }
 
 export type Services = CoreServices & Record<string, unknown>;

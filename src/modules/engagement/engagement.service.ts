@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import type { ProcessedEvent } from '../../core/hooks.js';
-import { rawQuery, type Trx } from '../../db/database.js';
+import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService, PointTypesService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
@@ -11,11 +11,22 @@ import { InvitationsService } from './invitations.service.js';
 import { MedalsService } from './medals.service.js';
 import { TasksService } from './tasks.service.js';
 
+/** The part of the benefits module that task rewards use (grants are idempotent by key). */
+export interface BenefitGranter {
+  get(ctx: ProgramContext, code: string, exec?: Executor): Promise<unknown>;
+  grant(
+    trx: Trx,
+    ctx: ProgramContext,
+    input: { memberId: string; benefitCode: string; quantity?: number; source?: { type: string; id: string }; idempotencyKey: string },
+  ): Promise<{ entitlements: Array<{ id: string }> }>;
+}
+
 export interface EngagementDeps {
   db: Kysely<DB>;
   ledger: LedgerService;
   members: MembersService;
   pointTypes: PointTypesService;
+  benefits?: BenefitGranter | undefined;
 }
 
 /** Signals fed back into tasks go this deep at most (a task on completed tasks, and no further). */
@@ -38,7 +49,7 @@ export class EngagementService implements EngagementBus {
   constructor(deps: EngagementDeps) {
     this.medals = new MedalsService(deps.db, deps.members);
     this.checkin = new CheckinService(deps.db, deps.ledger, deps.members, deps.pointTypes, this);
-    this.tasks = new TasksService(deps.db, deps.ledger, deps.members, deps.pointTypes, this.medals, this);
+    this.tasks = new TasksService(deps.db, deps.ledger, deps.members, deps.pointTypes, this.medals, this, deps.benefits);
     this.invitations = new InvitationsService(deps.db, deps.ledger, deps.members, deps.pointTypes, this);
     // A change of tasks, medals or invitation settings takes effect in this process at once.
     const forgetting = <A extends unknown[], R>(fn: (ctx: ProgramContext, ...rest: A) => Promise<R>) =>

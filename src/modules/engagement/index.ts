@@ -1,7 +1,7 @@
 import type { LaurelModule, ModuleDeps } from '../../app.js';
 import type { App } from '../../http/types.js';
 import { checkinRoutes } from './checkin.routes.js';
-import { EngagementService } from './engagement.service.js';
+import { EngagementService, type BenefitGranter } from './engagement.service.js';
 import { invitationRoutes } from './invitations.routes.js';
 import { medalRoutes } from './medals.routes.js';
 import { taskRoutes } from './tasks.routes.js';
@@ -14,9 +14,9 @@ export type { Medal, MemberMedal } from './medals.service.js';
 export type { Invitation, InvitationSettings } from './invitations.service.js';
 
 /** Engagement (issue 6): check-in, tasks, medals, invitations; progresses on the afterEvent hook. */
-export function engagementModule(deps: ModuleDeps): LaurelModule<EngagementService> {
+export function engagementModule(deps: ModuleDeps, extra: { benefits?: BenefitGranter } = {}): LaurelModule<EngagementService> {
   const { ledger, members, pointTypes } = deps.core;
-  const service = new EngagementService({ db: deps.db, ledger, members, pointTypes });
+  const service = new EngagementService({ db: deps.db, ledger, members, pointTypes, benefits: extra.benefits });
   deps.hooks.onAfterEvent('engagement', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
   // Tier medals move when a member reaches a tier (upgrades only: a medal once won is kept).
   deps.hooks.onTierChanged('engagement', async (trx, ctx, changes) => {

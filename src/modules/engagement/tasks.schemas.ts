@@ -19,6 +19,15 @@ export const TaskRewardsSchema = Type.Object(
     medal: Type.Optional(
       Type.Object({ code: Code, level: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }, { additionalProperties: false, description: 'a medal level awarded on completion' }),
     ),
+    benefits: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 64 }), quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 5, description: 'benefits granted on completion (e.g. a coupon), as entitlements' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -123,6 +132,7 @@ export const ClaimSchema = Type.Object({
   period: Type.String(),
   rewards: Type.Array(Type.Object({ pointType: Type.String(), amount: Type.Integer(), transactionId: Nullable(Type.String()) })),
   medal: Nullable(Type.Object({ code: Type.String(), level: Type.Integer() })),
+  benefits: Type.Array(Type.Object({ code: Type.String(), entitlementIds: Type.Array(Type.String()) })),
   rewardedAt: DateTime(),
   alreadyClaimed: Type.Boolean(),
 });

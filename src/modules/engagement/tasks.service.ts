@@ -11,6 +11,7 @@ import { attributeAmount, checkConditions, matches, type Condition } from './con
 import { ledgerKey, type Behaviour, type EngagementBus, type PaidReward } from './engagement.types.js';
 import { periodOf, type Period, type Recurrence } from './periods.js';
 import type { CreateTaskInput, TaskRewards, UpdateTaskInput } from './tasks.schemas.js';
+import type { BenefitGranter } from './engagement.service.js';
 
 export interface Task {
   id: string;
@@ -53,6 +54,7 @@ export interface TaskReward {
   period: string;
   rewards: PaidReward[];
   medal: { code: string; level: number } | null;
+  benefits: Array<{ code: string; entitlementIds: string[] }>;
   rewardedAt: Date;
   alreadyClaimed: boolean;
 }
@@ -85,7 +87,7 @@ interface ProgressRow {
   status: TaskStatus;
   completed_at: Date | null;
   rewarded_at: Date | null;
-  rewards: { paid: PaidReward[]; medal: { code: string; level: number } | null } | null;
+  rewards: { paid: PaidReward[]; medal: { code: string; level: number } | null; benefits?: Array<{ code: string; entitlementIds: string[] }> } | null;
 }
 
 function toTask(r: TaskRow): Task {
@@ -116,6 +118,7 @@ export class TasksService {
     private readonly pointTypes: PointTypesService,
     private readonly medals: MedalLookup,
     private readonly bus: EngagementBus,
+    private readonly benefits?: BenefitGranter | undefined,
   ) {}
 
   // ---------------------------------------------------------------- configuration
@@ -191,7 +194,13 @@ export class TasksService {
     if (startsAt && endsAt && new Date(startsAt).getTime() >= new Date(endsAt).getTime()) {
       throw new AppError('validation_failed', 'endsAt must be after startsAt', { field: 'endsAt' });
     }
-    if (!rewards.points?.length && !rewards.medal) throw new AppError('validation_failed', 'a task rewards points or a medal', { field: 'rewards' });
+    if (!rewards.points?.length && !rewards.medal && !rewards.benefits?.length) {
+      throw new AppError('validation_failed', 'a task rewards points, a medal or a benefit', { field: 'rewards' });
+    }
+    for (const b of rewards.benefits ?? []) {
+      if (!this.benefits) throw new AppError('validation_failed', 'benefit rewards need the benefits module', { field: 'rewards.benefits' });
+      await this.benefits.get(ctx, b.code, exec);
+    }
     const seen = new Set<string>();
     for (const p of rewards.points ?? []) {
       if (seen.has(p.pointType)) throw new AppError('validation_failed', `rewards.points names "${p.pointType}" twice`, { field: 'rewards.points' });
@@ -284,11 +293,23 @@ export class TasksService {
     }
     const medal = task.rewards.medal ? { code: task.rewards.medal.code, level: task.rewards.medal.level ?? 1 } : null;
     if (medal) await this.bus.awardMedal(trx, ctx, memberId, medal.code, medal.level, { type: 'task', task: task.code, period });
+    const benefits: Array<{ code: string; entitlementIds: string[] }> = [];
+    for (const b of task.rewards.benefits ?? []) {
+      if (!this.benefits) break;
+      const granted = await this.benefits.grant(trx, ctx, {
+        memberId,
+        benefitCode: b.code,
+        quantity: b.quantity ?? 1,
+        source: { type: 'task', id: task.id },
+        idempotencyKey: ledgerKey('task', task.id, period, `benefit:${b.code}`),
+      });
+      benefits.push({ code: b.code, entitlementIds: granted.entitlements.map((e) => e.id) });
+    }
     const { rows } = await rawQuery<ProgressRow>(
       trx,
       `update task_progress set status = 'rewarded', rewarded_at = $4, rewards = $5, updated_at = $4
        where member_id = $1 and task_id = $2 and period = $3 and status = 'completed' returning *`,
-      [memberId, task.id, period, now, JSON.stringify({ paid, medal })],
+      [memberId, task.id, period, now, JSON.stringify({ paid, medal, benefits })],
     );
     if (!rows[0]) throw new Error(`task progress ${task.id}/${period} of ${memberId} was not completed when rewarded`);
     return this.toReward(memberId, task.id, period, rows[0], false);
@@ -296,7 +317,7 @@ export class TasksService {
 
   private toReward(memberId: string, taskId: string, period: string, row: ProgressRow, again: boolean): TaskReward {
     return {
-      taskId, memberId, period, rewards: row.rewards?.paid ?? [], medal: row.rewards?.medal ?? null,
+      taskId, memberId, period, rewards: row.rewards?.paid ?? [], medal: row.rewards?.medal ?? null, benefits: row.rewards?.benefits ?? [],
       rewardedAt: row.rewarded_at!, alreadyClaimed: again,
     };
   }
