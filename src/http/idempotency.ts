@@ -42,6 +42,13 @@ export function idempotencyKeyOf(request: FastifyRequest): string | null {
   return key;
 }
 
+/** For writes that are idempotent by their own key (ledger, mall, draws…): the header is required. */
+export function requireIdempotencyKey(request: FastifyRequest, what = 'this operation'): string {
+  const key = idempotencyKeyOf(request);
+  if (!key) throw new AppError('validation_failed', `Idempotency-Key header is required for ${what}`, { header: 'Idempotency-Key' });
+  return key;
+}
+
 function scopeOf(request: FastifyRequest): string {
   return request.programContext?.program.id ?? 'deployment';
 }

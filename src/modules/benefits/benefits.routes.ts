@@ -2,9 +2,8 @@ import { Type } from 'typebox';
 import { AppError } from '../../core/errors.js';
 import { inTransaction } from '../../db/database.js';
 import { programContextOf } from '../../http/auth.js';
-import { idempotencyKeyOf, runIdempotent } from '../../http/idempotency.js';
+import { requireIdempotencyKey, runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, ErrorResponse, MemberParams, PageOf, ProgramParams } from '../../http/schemas.js';
-import type { FastifyRequest } from 'fastify';
 import type { App } from '../../http/types.js';
 import {
   BenefitSchema,
@@ -31,12 +30,6 @@ const EntitlementParams = Type.Object({
   entitlementId: Type.String({ minLength: 1, maxLength: 64 }),
 });
 
-/** Member-facing writes are idempotent by their own key, stored with the change. */
-export function requiredKey(request: FastifyRequest): string {
-  const key = idempotencyKeyOf(request);
-  if (!key) throw new AppError('validation_failed', 'Idempotency-Key header is required for this operation', { header: 'Idempotency-Key' });
-  return key;
-}
 
 export function benefitRoutes(app: App, benefits: BenefitsService): void {
   app.post(
@@ -73,7 +66,7 @@ export function benefitRoutes(app: App, benefits: BenefitsService): void {
     },
     async (request, reply) => {
       const ctx = programContextOf(request);
-      const key = requiredKey(request);
+      const key = requireIdempotencyKey(request);
       const b = request.body;
       const result = await inTransaction(app.db, (trx) =>
         benefits.grant(trx, ctx, {
@@ -101,7 +94,7 @@ export function benefitRoutes(app: App, benefits: BenefitsService): void {
     { config: { access: 'spend' }, schema: { tags, summary: 'Use an entitlement once (Idempotency-Key required)', params: EntitlementParams, body: UseBody, response: { 201: UseSchema, ...errors } } },
     async (request, reply) => {
       const ctx = programContextOf(request);
-      const key = requiredKey(request);
+      const key = requireIdempotencyKey(request);
       const use = await inTransaction(app.db, (trx) =>
         benefits.use(trx, ctx, { entitlementId: request.params.entitlementId, memberId: request.params.memberId, idempotencyKey: key, context: request.body?.context }),
       );

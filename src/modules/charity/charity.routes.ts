@@ -4,7 +4,7 @@ import { programContextOf } from '../../http/auth.js';
 import { runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, DateTime, ErrorResponse, MemberParams, Nullable, PageQuery, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
-import { requiredKey } from '../benefits/benefits.routes.js';
+import { requireIdempotencyKey } from '../../http/idempotency.js';
 import type { CharityService } from './charity.service.js';
 
 const tags = ['charity'];
@@ -69,7 +69,7 @@ export function charityRoutes(app: App, charity: CharityService): void {
     { config: { access: 'spend' }, schema: { tags, summary: 'Donate points (Idempotency-Key required)', params: CauseParams, body: DonateBody, response: { 201: DonationSchema, ...errors } } },
     async (request, reply) => {
       const ctx = programContextOf(request);
-      const key = requiredKey(request);
+      const key = requireIdempotencyKey(request);
       const d = await inTransaction(app.db, (trx) => charity.donate(trx, ctx, { causeId: request.params.causeId, ...request.body, idempotencyKey: key }));
       if (d.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(201).send(d);

@@ -4,7 +4,7 @@ import { programContextOf } from '../../http/auth.js';
 import { runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, DateTime, ErrorResponse, Nullable, PageOf, PageQuery, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
-import { requiredKey } from '../benefits/benefits.routes.js';
+import { requireIdempotencyKey } from '../../http/idempotency.js';
 import { Shipping } from '../mall/mall.schemas.js';
 import type { DrawsService } from './draws.service.js';
 
@@ -140,7 +140,7 @@ export function drawRoutes(app: App, draws: DrawsService): void {
     { config: { access: 'spend' }, schema: { tags, summary: 'Play once (Idempotency-Key required)', params: DrawParams, body: PlayBody, response: { 201: PlaySchema, ...errors } } },
     async (request, reply) => {
       const ctx = programContextOf(request);
-      const key = requiredKey(request);
+      const key = requireIdempotencyKey(request);
       const play = await inTransaction(app.db, (trx) => draws.play(trx, ctx, { drawId: request.params.drawId, memberId: request.body.memberId, shipping: request.body.shipping, idempotencyKey: key }));
       if (play.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(201).send(play);

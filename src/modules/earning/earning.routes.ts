@@ -23,8 +23,7 @@ import {
 import type { EventsService } from './events.service.js';
 import type { ReviewsService } from './reviews.service.js';
 import type { GrantsService } from './grants.service.js';
-import { AppError } from '../../core/errors.js';
-import { idempotencyKeyOf } from '../../http/idempotency.js';
+import { requireIdempotencyKey } from '../../http/idempotency.js';
 import { DateTime } from '../../http/schemas.js';
 
 export interface EarningRoutesDeps {
@@ -251,8 +250,7 @@ export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
       },
     },
     async (request) => {
-      const key = idempotencyKeyOf(request);
-      if (!key) throw new AppError('validation_failed', 'Idempotency-Key header is required for a bulk credit', { header: 'Idempotency-Key' });
+      const key = requireIdempotencyKey(request, 'a bulk credit');
       const ctx = programContextOf(request);
       const parsed = grants.parseCsv(request.body);
       const report = await grants.bulkCredit(ctx, key, parsed.rows, (done, total) => request.log.info({ done, total }, 'bulk credit progress'));

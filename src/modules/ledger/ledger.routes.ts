@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { AppError } from '../../core/errors.js';
 import { programContextOf } from '../../http/auth.js';
-import { idempotencyKeyOf, runIdempotent } from '../../http/idempotency.js';
+import { requireIdempotencyKey, runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, ErrorResponse, MemberParams, PageOf, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
 import type { MembersService } from '../members/index.js';
@@ -39,11 +38,7 @@ const IdempotencyHeader = Type.Object({
 });
 
 /** Ledger writes are idempotent by their own key (stored on the ledger transaction). */
-function ledgerKey(request: FastifyRequest): string {
-  const key = idempotencyKeyOf(request);
-  if (!key) throw new AppError('validation_failed', 'Idempotency-Key header is required for ledger operations', { header: 'Idempotency-Key' });
-  return key;
-}
+const ledgerKey = (request: FastifyRequest): string => requireIdempotencyKey(request, 'ledger operations');
 
 function answer(reply: FastifyReply, txn: LedgerTransaction) {
   if (txn.replayed) reply.header('idempotent-replayed', 'true');

@@ -4,7 +4,7 @@ import { programContextOf } from '../../http/auth.js';
 import { runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, ErrorResponse, PageOf, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
-import { requiredKey } from '../benefits/benefits.routes.js';
+import { requireIdempotencyKey } from '../../http/idempotency.js';
 import { clockOf, type ProgramsService } from '../programs/index.js';
 import {
   ConfirmPaymentBody,
@@ -60,7 +60,7 @@ export function mallRoutes(app: App, mall: MallService, programs: ProgramsServic
     { config: { access: 'spend' }, schema: { tags, summary: 'Place an order: points and stock reserved together (Idempotency-Key required)', params: ProgramParams, body: PlaceOrderBody, response: { 201: OrderSchema, ...errors } } },
     async (request, reply) => {
       const ctx = programContextOf(request);
-      const key = requiredKey(request);
+      const key = requireIdempotencyKey(request);
       const order = await inTransaction(app.db, (trx) => mall.placeOrder(trx, ctx, { ...request.body, idempotencyKey: key }));
       if (order.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(201).send(order);

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { inTransaction } from '../../db/database.js';
-import { idempotencyKeyOf } from '../../http/idempotency.js';
+import { requireIdempotencyKey } from '../../http/idempotency.js';
 import { programContextOf } from '../../http/auth.js';
 import { commonErrors, DateTime, ErrorResponse, MemberParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
@@ -90,11 +90,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
   get('/orders', 'My orders, newest first', async (request, m) => mall.listOrders(m.ctx, { ...(request.query as object), memberId: m.memberId }));
   get('/draws', 'Draws with their published odds', async (_request, m) => ({ data: (await draws.list(m.ctx)).filter((d) => (d as { status?: string }).status !== 'archived') }));
 
-  const keyOf = (request: FastifyRequest, memberId: string) => {
-    const key = idempotencyKeyOf(request);
-    if (!key) throw new AppError('validation_failed', 'Idempotency-Key header is required', { header: 'Idempotency-Key' });
-    return `portal:${memberId}:${key}`;
-  };
+  const keyOf = (request: FastifyRequest, memberId: string) => `portal:${memberId}:${requireIdempotencyKey(request)}`;
 
   app.post(
     '/v1/portal/me/check-ins',
