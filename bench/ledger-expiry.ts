@@ -5,12 +5,11 @@ import { envNumber } from './lib/env.js';
 import { benchLine, log, round, table } from './lib/report.js';
 import { describeOutcome, seedExpiryProgram, timeSweep, type ExpiryOutcome, type ExpirySeed, type Sweeper } from './ledger/expiry.js';
 import { startLaurel } from './ledger/setup.js';
-import { sweepExpiryParallel } from './ledger/sweep-prototype.js';
 
 /**
- * The expiry sweep as Laurel has it against the prototype in bench/ledger/sweep-prototype.ts,
- * each on its own copy of one seeded database (1,000,000 due lots by default), so both start
- * from identical data. Knobs: BENCH_EXPIRY_LOTS, BENCH_EXPIRY_MEMBERS, BENCH_WALKERS (2).
+ * The expiry sweep with one walker against several walkers on disjoint member ranges, each on
+ * its own copy of one seeded database (1,000,000 due lots by default), so both start from
+ * identical data. Knobs: BENCH_EXPIRY_LOTS, BENCH_EXPIRY_MEMBERS, BENCH_WALKERS (2).
  */
 
 async function onCopy(template: BenchDatabase, tag: string, seed: ExpirySeed, label: string, sweeper: (db: import('kysely').Kysely<import('../src/db/schema.js').DB>) => Sweeper): Promise<ExpiryOutcome> {
@@ -41,34 +40,32 @@ export async function main(): Promise<void> {
     await laurel.close();
     await pool.end();
 
-    const current = await onCopy(template, 'expiry_current', seed, 'current sweepExpiry', (db) => (asOf, progress) =>
-      sweepExpiry(db, seed.program, asOf, 'expiry', (done, _total, note) => progress(done, note ?? '')),
-    );
-    const prototype = await onCopy(template, 'expiry_prototype', seed, `prototype (${walkers} walkers, keyset)`, (db) => (asOf, progress) =>
-      sweepExpiryParallel(db, seed.program, asOf, { walkers, batch: 5_000, progress: (a, p) => progress(a, `${p.toLocaleString()} points expired`) }),
-    );
+    const sweeper = (n: number) => (db: import('kysely').Kysely<import('../src/db/schema.js').DB>): Sweeper => (asOf, progress) =>
+      sweepExpiry(db, seed.program, asOf, 'expiry', { walkers: n, progress: (done, _total, note) => progress(done, note ?? '') });
+    const one = await onCopy(template, 'expiry_one', seed, 'sweepExpiry, 1 walker', sweeper(1));
+    const many = await onCopy(template, 'expiry_many', seed, `sweepExpiry, ${walkers} walkers`, sweeper(walkers));
 
     console.log();
     console.log(
       table(
         ['sweep', 'lots', 'accounts', 'seconds', 'backend CPU s', 'WAL MB', 'due left', 'verify'],
-        [current, prototype].map((e) => [e.label, e.lots, e.accounts, round(e.seconds, 1), round(e.backendCpuSeconds, 1), Math.round(e.walMb), e.leftDue, e.verify.ok ? 'holds' : 'VIOLATED']),
+        [one, many].map((e) => [e.label, e.lots, e.accounts, round(e.seconds, 1), round(e.backendCpuSeconds, 1), Math.round(e.walMb), e.leftDue, e.verify.ok ? 'holds' : 'VIOLATED']),
       ),
     );
-    for (const e of [current, prototype]) {
+    for (const e of [one, many]) {
       console.log(describeOutcome(e));
       for (const v of e.verify.violations.slice(0, 5)) console.log(`  ${JSON.stringify(v)}`);
     }
     console.log();
     benchLine('ledger-expiry', {
-      expire_lots: current.lots,
-      current_s: round(current.seconds, 1),
-      prototype_s: round(prototype.seconds, 1),
-      speedup: round(current.seconds / prototype.seconds, 2),
-      current_backend_cpu_s: round(current.backendCpuSeconds, 1),
-      prototype_backend_cpu_s: round(prototype.backendCpuSeconds, 1),
+      expire_lots: one.lots,
+      one_walker_s: round(one.seconds, 1),
+      walkers_s: round(many.seconds, 1),
+      speedup: round(one.seconds / many.seconds, 2),
+      one_walker_backend_cpu_s: round(one.backendCpuSeconds, 1),
+      walkers_backend_cpu_s: round(many.backendCpuSeconds, 1),
       walkers,
-      verify_ok: current.verify.ok && prototype.verify.ok && current.leftDue === 0 && prototype.leftDue === 0,
+      verify_ok: one.verify.ok && many.verify.ok && one.leftDue === 0 && many.leftDue === 0,
     });
   } finally {
     log('dropping the seeded template');

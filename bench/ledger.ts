@@ -33,6 +33,8 @@ export async function main(): Promise<void> {
   const members = envNumber('BENCH_MEMBERS', 100_000);
   const expiryLots = envNumber('BENCH_EXPIRY_LOTS', 1_000_000);
   const expiryMembers = envNumber('BENCH_EXPIRY_MEMBERS', 200_000);
+  // As the application runs it on PostgreSQL (src/app.ts): two walkers on disjoint member ranges.
+  const expiryWalkers = envNumber('BENCH_WALKERS', 2);
   const bench = await createBenchDatabase('ledger');
   const pool = rawPool(bench.url, POOL);
   let laurel: Laurel | null = null;
@@ -55,7 +57,7 @@ export async function main(): Promise<void> {
       const seed = await seedExpiryProgram(laurel, pool, expiryMembers, expiryLots);
       const db = laurel.database.db;
       expiry = await timeSweep('expiry sweep', db, pool, bench.name, seed, (asOf, progress) =>
-        sweepExpiry(db, seed.program, asOf, 'expiry', (done, _total, note) => progress(done, note ?? '')),
+        sweepExpiry(db, seed.program, asOf, 'expiry', { walkers: expiryWalkers, progress: (done, _total, note) => progress(done, note ?? '') }),
       );
     }
 

@@ -130,7 +130,8 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const services: Services = { ...core };
   for (const m of modules) services[m.name] = m.service;
 
-  for (const job of ledgerJobs(ledger, pointTypes)) jobs.register(job);
+  // Sweeps walk disjoint member ranges in parallel where there are connections to do it on.
+  for (const job of ledgerJobs(ledger, pointTypes, { walkers: database.engine === 'postgres' ? 2 : 1 })) jobs.register(job);
   for (const m of modules) for (const job of m.jobs ?? []) jobs.register(job);
 
   const systemContext = (program: Program, job: string): ProgramContext => ({

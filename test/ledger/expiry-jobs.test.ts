@@ -61,6 +61,26 @@ describe.each(engines)('expiry and consumption over time (%s)', (engine) => {
     expect((await s.verify()).ok).toBe(true);
   });
 
+  it('expires every due account exactly once when several walkers split the members into ranges', async () => {
+    const s = await sandbox({ code: 'pts', expiryPolicy: { kind: 'afterDays', days: 5, roundTo: 'endOfDay' } }, '2026-03-01T02:00:00Z');
+    const members: string[] = [s.member];
+    for (let i = 0; i < 11; i++) members.push((await t.api('POST', `${s.base}/members`, { key: s.key, body: { externalId: `w${i}` } })).body.id);
+    for (const [i, m] of members.entries()) {
+      for (const amount of [10 + i, 100]) {
+        const r = await t.api('POST', `${s.base}/members/${m}/earn`, { key: s.key, headers: { 'idempotency-key': `w-${i}-${amount}` }, body: { pointType: 'pts', amount } });
+        expect(r.status).toBe(201);
+      }
+    }
+    const { sweepExpiry } = await import('../../src/modules/ledger/index.js');
+    const program = (await t.api('GET', s.base, { key: s.key })).body;
+    const asOf = new Date('2026-03-10T00:00:00Z');
+    const swept = await sweepExpiry(t.laurel.database.db, program, asOf, 'expiry', { walkers: 3 });
+    const due = members.reduce((sum, _m, i) => sum + 110 + i, 0);
+    expect(swept).toEqual({ accounts: members.length, points: due });
+    expect(await sweepExpiry(t.laurel.database.db, program, asOf, 'expiry', { walkers: 3 })).toEqual({ accounts: 0, points: 0 });
+    expect((await s.verify()).ok).toBe(true);
+  });
+
   it.each([
     ['expiring_first', [60, 0, 100]],
     ['oldest_first', [0, 60, 100]],

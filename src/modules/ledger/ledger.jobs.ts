@@ -13,20 +13,107 @@ const BATCH_ACCOUNTS = 5_000;
 
 type Sweep = 'expiry' | 'inactivity';
 
-/**
- * Lock a batch of accounts in a stable order, in its own statement: the set-based statement that
- * follows then starts after the locks are held and sees every spend committed before them.
- */
-async function lockBatch(t: Trx, candidatesSql: string, params: unknown[]): Promise<{ members: string[]; types: string[] }> {
-  const { rows } = await rawQuery<{ member_id: string; point_type_id: string }>(
-    t,
-    `select a.member_id, a.point_type_id from accounts a
-     where (a.member_id, a.point_type_id) in (${candidatesSql})
-     order by a.member_id, a.point_type_id for update`,
-    params,
-  );
-  return { members: rows.map((r) => r.member_id), types: rows.map((r) => r.point_type_id) };
+export interface SweepOptions {
+  /**
+   * Member-id ranges swept concurrently, each on its own connection. One set-based statement
+   * uses one core; ranges are disjoint, so walkers never wait on each other's locks. The
+   * embedded engine has one session: 1 there.
+   */
+  walkers?: number;
+  progress?: JobRunContext['progress'];
 }
+
+interface AccountKey {
+  member_id: string;
+  point_type_id: string;
+}
+
+/**
+ * The next accounts with work, after ($3, $4) and before member $5 (null: no end), in key order.
+ * Each query gets $1 program, $2 asOf, then its own parameters from $6.
+ */
+type NextAccounts = (batch: number) => string;
+
+/** Member ids that cut the program's accounts into `parts` ranges of about equal size. */
+async function rangeCuts(db: Kysely<DB>, programId: string, parts: number): Promise<string[]> {
+  if (parts <= 1) return [];
+  const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+  const { rows } = await rawQuery<{ cuts: string[] | null }>(
+    db,
+    'select percentile_disc($2::float8[]) within group (order by member_id) as cuts from accounts where program_id = $1',
+    [programId, fractions],
+  );
+  return [...new Set(rows[0]?.cuts ?? [])];
+}
+
+/**
+ * Walk the accounts with work in key order, a batch per transaction: lock the batch's accounts
+ * in key order in their own statement (the set-based statement that follows then sees every
+ * spend committed before the locks), act on them, and resume after the last account. Resuming
+ * by key keeps each step's cost bounded by the batch, where re-searching from the start would
+ * grow with what is left.
+ */
+async function walkAccounts<R extends { accounts: number; points: number }>(
+  db: Kysely<DB>,
+  program: ProgramSnapshot,
+  asOf: Date,
+  next: NextAccounts,
+  extraParams: unknown[],
+  walkers: number,
+  act: (t: Trx, locked: AccountKey[]) => Promise<R>,
+  onBatch: (totals: { accounts: number; points: number }) => void = () => {},
+): Promise<{ accounts: number; points: number }> {
+  const cuts = await rangeCuts(db, program.id, walkers);
+  const ranges = [...cuts, null].map((to, i) => ({ from: i === 0 ? '' : cuts[i - 1]!, to }));
+  const totals = { accounts: 0, points: 0 };
+  const walk = async (range: { from: string; to: string | null }) => {
+    // ('m', '') sorts before every account of member m: the range starts at its first member.
+    let last: AccountKey = { member_id: range.from, point_type_id: '' };
+    for (;;) {
+      const done = await inTransaction(db, async (t) => {
+        const due = await rawQuery<AccountKey>(t, next(BATCH_ACCOUNTS), [program.id, asOf, last.member_id, last.point_type_id, range.to, ...extraParams]);
+        if (due.rows.length === 0) return null;
+        last = due.rows[due.rows.length - 1]!;
+        const locked = await rawQuery<AccountKey>(
+          t,
+          `select member_id, point_type_id from accounts
+           where (member_id, point_type_id) in (select * from unnest($1::text[], $2::text[]))
+           order by member_id, point_type_id for update`,
+          [due.rows.map((r) => r.member_id), due.rows.map((r) => r.point_type_id)],
+        );
+        return act(t, locked.rows);
+      });
+      if (!done) return;
+      totals.accounts += done.accounts;
+      totals.points += Number(done.points);
+      onBatch(totals);
+      // Yield between batches so a long sweep never starves requests on the embedded engine.
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await Promise.all(ranges.map(walk));
+  return totals;
+}
+
+/** Keyset bounds shared by the walks' candidate queries. */
+const AFTER_LAST = `(member_id, point_type_id) > ($3, $4) and ($5::text is null or member_id < $5)`;
+
+// The inner LIMIT bounds one step over lots; the outer one makes the batch. An account cut by
+// the inner LIMIT is still handled whole: the statements take every due lot of a locked account.
+const NEXT_WITH_DUE_LOTS = (lotCondition: string): NextAccounts => (batch) => `
+select distinct member_id, point_type_id from (
+  select member_id, point_type_id from lots
+  where ${AFTER_LAST} and program_id = $1 and ${lotCondition}
+  order by member_id, point_type_id limit ${batch * 4}
+) s order by member_id, point_type_id limit ${batch}`;
+
+const NEXT_EXPIRING = NEXT_WITH_DUE_LOTS(`status = 'active' and remaining > 0 and expires_at <= $2`);
+const NEXT_ACTIVATING = NEXT_WITH_DUE_LOTS(`status = 'pending' and activates_at <= $2`);
+const NEXT_INACTIVE: NextAccounts = (batch) => `
+select member_id, point_type_id from accounts
+where ${AFTER_LAST} and program_id = $1 and point_type_id = $6 and available > 0
+  and last_activity_at + make_interval(months => $7) <= $2
+order by member_id, point_type_id limit ${batch}`;
 
 /**
  * Expire, for the locked accounts, every active lot that is due (by date, or all of them for
@@ -68,43 +155,34 @@ export async function sweepExpiry(
   program: ProgramSnapshot,
   asOf: Date,
   kind: Sweep,
-  progress: JobRunContext['progress'] = () => {},
+  options: SweepOptions = {},
   inactivity?: { pointTypeId: string; months: number },
 ): Promise<{ accounts: number; points: number }> {
-  let accounts = 0;
-  let points = 0;
-  const candidates =
-    kind === 'expiry'
-      ? `select distinct member_id, point_type_id from lots
-         where program_id = $1 and status = 'active' and remaining > 0 and expires_at <= $2 limit ${BATCH_ACCOUNTS}`
-      : `select member_id, point_type_id from accounts
-         where program_id = $1 and point_type_id = $3 and available > 0
-           and last_activity_at + make_interval(months => $4) <= $2 limit ${BATCH_ACCOUNTS}`;
-  const params = kind === 'expiry' ? [program.id, asOf] : [program.id, asOf, inactivity!.pointTypeId, inactivity!.months];
-  for (;;) {
-    const batch = await inTransaction(db, async (t) => {
-      const locked = await lockBatch(t, candidates, params);
-      if (locked.members.length === 0) return null;
-      const txnIds = locked.members.map(() => newId('transaction', asOf.getTime()));
+  const progress = options.progress ?? (() => {});
+  const next = kind === 'expiry' ? NEXT_EXPIRING : NEXT_INACTIVE;
+  const extra = kind === 'expiry' ? [] : [inactivity!.pointTypeId, inactivity!.months];
+  return walkAccounts(
+    db,
+    program,
+    asOf,
+    next,
+    extra,
+    options.walkers ?? 1,
+    async (t, locked) => {
+      const members = locked.map((r) => r.member_id);
       const { rows } = await rawQuery<{ accounts: number; points: number }>(t, EXPIRE_LOCKED(kind === 'inactivity'), [
         program.id,
         asOf,
-        locked.members,
-        locked.types,
-        txnIds,
+        members,
+        locked.map((r) => r.point_type_id),
+        members.map(() => newId('transaction', asOf.getTime())),
         `system:${kind}`,
         kind === 'inactivity' ? 'inactivity' : 'lots reached their expiry',
       ]);
       return rows[0]!;
-    });
-    if (!batch) break;
-    accounts += batch.accounts;
-    points += batch.points;
-    progress(accounts, null, `${points} points expired`);
-    // Yield between batches so a long sweep never starves requests on the embedded engine.
-    await new Promise((r) => setImmediate(r));
-  }
-  return { accounts, points };
+    },
+    (totals) => progress(totals.accounts, null, `${totals.points} points expired`),
+  );
 }
 
 const ACTIVATE_LOCKED = `
@@ -161,29 +239,17 @@ async function repayDebtFromLots(t: Trx, memberId: string, pointTypeId: string):
   );
 }
 
-export async function sweepActivation(db: Kysely<DB>, program: ProgramSnapshot, asOf: Date): Promise<{ accounts: number; points: number }> {
-  let accounts = 0;
-  let points = 0;
-  const candidates = `select distinct member_id, point_type_id from lots
-    where program_id = $1 and status = 'pending' and activates_at <= $2 limit ${BATCH_ACCOUNTS}`;
-  for (;;) {
-    const done = await inTransaction(db, async (t) => {
-      const locked = await lockBatch(t, candidates, [program.id, asOf]);
-      if (locked.members.length === 0) return null;
-      const { rows } = await rawQuery<{ member_id: string; point_type_id: string; available: number; total: number }>(t, ACTIVATE_LOCKED, [
-        program.id,
-        asOf,
-        locked.members,
-        locked.types,
-      ]);
-      for (const r of rows) if (r.available - r.total < 0) await repayDebtFromLots(t, r.member_id, r.point_type_id);
-      return { accounts: rows.length, points: rows.reduce((s, r) => s + r.total, 0) };
-    });
-    if (!done) break;
-    accounts += done.accounts;
-    points += done.points;
-  }
-  return { accounts, points };
+export async function sweepActivation(db: Kysely<DB>, program: ProgramSnapshot, asOf: Date, options: SweepOptions = {}): Promise<{ accounts: number; points: number }> {
+  return walkAccounts(db, program, asOf, NEXT_ACTIVATING, [], options.walkers ?? 1, async (t, locked) => {
+    const { rows } = await rawQuery<{ member_id: string; point_type_id: string; available: number; total: number }>(t, ACTIVATE_LOCKED, [
+      program.id,
+      asOf,
+      locked.map((r) => r.member_id),
+      locked.map((r) => r.point_type_id),
+    ]);
+    for (const r of rows) if (r.available - r.total < 0) await repayDebtFromLots(t, r.member_id, r.point_type_id);
+    return { accounts: rows.length, points: rows.reduce((s, r) => s + r.total, 0) };
+  });
 }
 
 async function minInstant(db: Kysely<DB>, sql: string, params: unknown[]): Promise<Date | null> {
@@ -191,7 +257,7 @@ async function minInstant(db: Kysely<DB>, sql: string, params: unknown[]): Promi
   return rows[0]?.at ?? null;
 }
 
-export function ledgerJobs(ledger: LedgerService, pointTypes: PointTypesService): JobDefinition[] {
+export function ledgerJobs(ledger: LedgerService, pointTypes: PointTypesService, sweep: { walkers: number } = { walkers: 1 }): JobDefinition[] {
   const systemCtx = (program: ProgramSnapshot, asOf: Date, job: string): ProgramContext => ({
     program,
     clock: fixedClock(asOf),
@@ -214,7 +280,7 @@ export function ledgerJobs(ledger: LedgerService, pointTypes: PointTypesService)
           after,
           until,
         ]),
-      run: async ({ db, program, asOf }) => sweepActivation(db, program, asOf),
+      run: async ({ db, program, asOf }) => sweepActivation(db, program, asOf, sweep),
     },
     {
       name: 'ledger.release-holds',
@@ -281,7 +347,7 @@ export function ledgerJobs(ledger: LedgerService, pointTypes: PointTypesService)
           `select min(expires_at) as at from lots where program_id = $1 and status = 'active' and remaining > 0 and expires_at > $2 and expires_at <= $3`,
           [program.id, after, until],
         ),
-      run: async ({ db, program, asOf, progress }) => sweepExpiry(db, program, asOf, 'expiry', progress),
+      run: async ({ db, program, asOf, progress }) => sweepExpiry(db, program, asOf, 'expiry', { ...sweep, progress }),
     },
     {
       name: 'ledger.expire-inactive',
@@ -305,7 +371,7 @@ export function ledgerJobs(ledger: LedgerService, pointTypes: PointTypesService)
         let accounts = 0;
         let points = 0;
         for (const type of await inactivityTypes(program, asOf)) {
-          const r = await sweepExpiry(db, program, asOf, 'inactivity', progress, { pointTypeId: type.id, months: type.months });
+          const r = await sweepExpiry(db, program, asOf, 'inactivity', { ...sweep, progress }, { pointTypeId: type.id, months: type.months });
           accounts += r.accounts;
           points += r.points;
         }
