@@ -53,6 +53,8 @@ export interface ModuleDeps {
   clock: Clock;
   core: CoreServices;
   hooks: Hooks;
+  /** how many connections a long sweep may use at once (1 on the embedded engine's one session) */
+  sweepWalkers: number;
 }
 
 /**
@@ -126,12 +128,13 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const ledger = new LedgerService(db, pointTypes);
   const ledgerQueries = new LedgerQueries(db, pointTypes);
   const core: CoreServices = { programs, access, members, sandboxClock, pointTypes, ledger, ledgerQueries };
-  const modules = domainModules({ db, clock, core, hooks });
+  // Sweeps walk disjoint member ranges in parallel where there are connections to do it on.
+  const sweepWalkers = database.engine === 'postgres' ? 2 : 1;
+  const modules = domainModules({ db, clock, core, hooks, sweepWalkers });
   const services: Services = { ...core };
   for (const m of modules) services[m.name] = m.service;
 
-  // Sweeps walk disjoint member ranges in parallel where there are connections to do it on.
-  for (const job of ledgerJobs(ledger, pointTypes, { walkers: database.engine === 'postgres' ? 2 : 1 })) jobs.register(job);
+  for (const job of ledgerJobs(ledger, pointTypes, { walkers: sweepWalkers })) jobs.register(job);
   for (const m of modules) for (const job of m.jobs ?? []) jobs.register(job);
 
   const systemContext = (program: Program, job: string): ProgramContext => ({

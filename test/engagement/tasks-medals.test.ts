@@ -134,7 +134,7 @@ describe.each(engines)('tasks and medals (%s)', (engine) => {
     const engagement = t.laurel.services.engagement as EngagementService;
     const program = await t.laurel.services.programs.get(s.program.id);
     const ctx = t.laurel.systemContext(program, 'tiers');
-    await inTransaction(t.laurel.database.db, (trx) => engagement.tierReached(trx, ctx, m, { code: 'silver', rank: 2 }));
+    await inTransaction(t.laurel.database.db, (trx) => engagement.tiersReached(trx, ctx, [{ memberId: m, tier: { code: 'silver', rank: 2 } }]));
 
     const byCode = Object.fromEntries((await s.get(`/members/${m}/medals`)).body.data.map((x: { medal: { code: string } }) => [x.medal.code, x]));
     expect(byCode['big-spender']).toMatchObject({

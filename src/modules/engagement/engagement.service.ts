@@ -101,8 +101,8 @@ export class EngagementService implements EngagementBus {
   }
 
   /** The tiers module reports a tier reached; tier medals move. */
-  async tierReached(trx: Trx, ctx: ProgramContext, memberId: string, tier: { code: string; rank: number }): Promise<void> {
-    await this.medals.onTierReached(trx, ctx, memberId, tier);
+  async tiersReached(trx: Trx, ctx: ProgramContext, reached: Array<{ memberId: string; tier: { code: string; rank: number } }>): Promise<void> {
+    await this.medals.onTiersReached(trx, ctx, reached);
   }
 
   // ---------------------------------------------------------------- the bus between the parts

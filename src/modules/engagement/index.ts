@@ -19,11 +19,13 @@ export function engagementModule(deps: ModuleDeps, extra: { benefits?: BenefitGr
   const service = new EngagementService({ db: deps.db, ledger, members, pointTypes, benefits: extra.benefits });
   deps.hooks.onAfterEvent('engagement', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
   // Tier medals move when a member reaches a tier (upgrades only: a medal once won is kept).
-  deps.hooks.onTierChanged('engagement', async (trx, ctx, changes) => {
-    for (const change of changes) {
-      if (change.to && (!change.from || change.to.rank > change.from.rank)) await service.tierReached(trx, ctx, change.memberId, change.to);
-    }
-  });
+  deps.hooks.onTierChanged('engagement', (trx, ctx, changes) =>
+    service.tiersReached(
+      trx,
+      ctx,
+      changes.flatMap((c) => (c.to && (!c.from || c.to.rank > c.from.rank) ? [{ memberId: c.memberId, tier: c.to }] : [])),
+    ),
+  );
   return {
     name: 'engagement',
     service,

@@ -188,10 +188,18 @@ export class MedalsService {
    * The tiers module (or anything that knows tiers) reports the tier a member has reached, with
    * its rank in the ladder (1 = lowest). A tier medal's level thresholds are ranks.
    */
-  async onTierReached(trx: Trx, ctx: ProgramContext, memberRef: string, tier: { code: string; rank: number }): Promise<void> {
-    const member = await this.members.get(ctx, memberRef, trx);
-    for (const medal of await this.active(trx, ctx, ['tier_reached'])) {
-      await this.move(trx, ctx, member.id, medal, { atLeast: tier.rank }, { type: 'tier', tier: tier.code, rank: tier.rank });
+  /**
+   * Members reached tiers (a real-time upgrade, or a chunk of a scheduled evaluation with many
+   * thousands): the tier medals are read once, and nothing more happens when there are none.
+   * Member ids are the internal ones the tiers module reports.
+   */
+  async onTiersReached(trx: Trx, ctx: ProgramContext, reached: Array<{ memberId: string; tier: { code: string; rank: number } }>): Promise<void> {
+    if (reached.length === 0) return;
+    const medals = await this.active(trx, ctx, ['tier_reached']);
+    for (const medal of medals) {
+      for (const { memberId, tier } of reached) {
+        await this.move(trx, ctx, memberId, medal, { atLeast: tier.rank }, { type: 'tier', tier: tier.code, rank: tier.rank });
+      }
     }
   }
 

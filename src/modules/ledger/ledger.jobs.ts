@@ -3,6 +3,7 @@ import type { ProgramContext, ProgramSnapshot } from '../../core/context.js';
 import { fixedClock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { inTransaction, rawQuery, type Trx } from '../../db/database.js';
+import { memberRangeCuts, rangesOf } from '../../db/member-ranges.js';
 import type { DB } from '../../db/schema.js';
 import type { JobDefinition, JobRunContext } from '../../jobs/job.js';
 import type { LedgerService } from './ledger.service.js';
@@ -34,18 +35,6 @@ interface AccountKey {
  */
 type NextAccounts = (batch: number) => string;
 
-/** Member ids that cut the program's accounts into `parts` ranges of about equal size. */
-async function rangeCuts(db: Kysely<DB>, programId: string, parts: number): Promise<string[]> {
-  if (parts <= 1) return [];
-  const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
-  const { rows } = await rawQuery<{ cuts: string[] | null }>(
-    db,
-    'select percentile_disc($2::float8[]) within group (order by member_id) as cuts from accounts where program_id = $1',
-    [programId, fractions],
-  );
-  return [...new Set(rows[0]?.cuts ?? [])];
-}
-
 /**
  * Walk the accounts with work in key order, a batch per transaction: lock the batch's accounts
  * in key order in their own statement (the set-based statement that follows then sees every
@@ -63,8 +52,7 @@ async function walkAccounts<R extends { accounts: number; points: number }>(
   act: (t: Trx, locked: AccountKey[]) => Promise<R>,
   onBatch: (totals: { accounts: number; points: number }) => void = () => {},
 ): Promise<{ accounts: number; points: number }> {
-  const cuts = await rangeCuts(db, program.id, walkers);
-  const ranges = [...cuts, null].map((to, i) => ({ from: i === 0 ? '' : cuts[i - 1]!, to }));
+  const ranges = rangesOf(await memberRangeCuts(db, 'accounts', 'program_id', program.id, walkers));
   const totals = { accounts: 0, points: 0 };
   const walk = async (range: { from: string; to: string | null }) => {
     // ('m', '') sorts before every account of member m: the range starts at its first member.

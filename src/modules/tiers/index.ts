@@ -19,7 +19,7 @@ export type { TierTables } from './tiers.tables.js';
 export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
   const { ledger, members, pointTypes } = deps.core;
   const config = new TierConfigService(deps.db, pointTypes);
-  const service = new TiersService(deps.db, config, ledger, members, deps.hooks);
+  const service = new TiersService(deps.db, config, ledger, members, deps.hooks, deps.sweepWalkers);
   deps.hooks.onAfterEvent('tiers', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
   deps.hooks.onMemberFacts('tiers', (exec, ctx, ids) => service.memberFacts(exec, ctx, ids));
   return {

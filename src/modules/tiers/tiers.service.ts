@@ -8,6 +8,7 @@ import type { Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/
 import { decodeCursor, pageLimit, toPage, type Page } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
 import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { memberRangeCuts, rangesOf } from '../../db/member-ranges.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
@@ -176,6 +177,8 @@ export class TiersService {
     private readonly ledger: LedgerService,
     private readonly members: MembersService,
     private readonly hooks: Hooks,
+    /** member ranges a scheduled evaluation walks at once, each on its own connection */
+    private readonly walkers = 1,
   ) {}
 
   private compile(ladder: Ladder): CompiledLadder {
@@ -830,47 +833,55 @@ export class TiersService {
         (select count(*)::int from hist) as changed,
         ${withChanges ? `(select coalesce(json_agg(json_build_object('m', member_id, 'f', from_rank, 't', to_rank, 's', source, 'v', valid_until)) filter (where from_rank <> to_rank), '[]') from hist)` : `'[]'::json`} as changes`;
     const ctx: ProgramContext = { program, clock: fixedClock(asOf), actor: { type: 'system', job: 'tiers.evaluate' } };
-    let last = '';
-    for (;;) {
-      // The chunk's upper bound first, so the statement reads a key range rather than a list.
-      const bound = await rawQuery<{ hi: string | null; n: number }>(
-        this.db,
-        `select max(member_id) as hi, count(*)::int as n from (
-           select mt.member_id from member_tiers mt where mt.ladder_id = $1 and mt.member_id > $3 ${filterSql.replace(/\$11/g, '$5')}
-           ${filterSql.includes('$2') ? '' : 'and $2::timestamptz is not null'} order by mt.member_id limit $4) x`,
-        filter.kind === 'anniversary' ? [ladder.id, asOf, last, CHUNK, filter.monthDays] : [ladder.id, asOf, last, CHUNK],
-      );
-      const hi = bound.rows[0]?.hi ?? null;
-      if (!hi) break;
-      const params: unknown[] = [ladder.id, asOf, ref, today, last, hi, validity, `system:tiers.${cause}`, program.id, cause];
-      if (filter.kind === 'anniversary') params.push(filter.monthDays);
-      const row = await inTransaction(this.db, async (trx) => {
-        const { rows } = await rawQuery<{ n: number; upgraded: number; downgraded: number; grace: number; changed: number; changes: Array<{ m: string; f: number; t: number; s: string; v: string | null }> }>(trx, statement, params);
-        const r = rows[0]!;
-        if (withChanges && r.changes.length) {
-          const changes: TierChange[] = r.changes.map((x) => ({
-            memberId: x.m,
-            ladderId: ladder.id,
-            from: this.brief(ladder, x.f),
-            to: this.brief(ladder, x.t),
-            source: x.s,
-            cause,
-            validUntil: x.v ? new Date(x.v) : null,
-            at: asOf,
-          }));
-          await this.hooks.tierChanged(trx, ctx, changes);
-        }
-        return r;
-      });
-      totals.members += row.n;
-      totals.upgraded += row.upgraded;
-      totals.downgraded += row.downgraded;
-      totals.grace += row.grace;
-      totals.changed += row.changed;
-      progress?.(totals.members, null);
-      if (bound.rows[0]!.n < CHUNK) break;
-      last = hi;
-    }
+    const anniversary = filter.kind === 'anniversary';
+    const boundFilter = filterSql.replace(/\$11/g, '$6');
+    // A walk over one member range (from, to], a chunk per transaction.
+    const walk = async (from: string, to: string | null) => {
+      let last = from;
+      for (;;) {
+        // The chunk's upper bound first, so the statement reads a key range rather than a list.
+        const bound = await rawQuery<{ hi: string | null; n: number }>(
+          this.db,
+          `select max(member_id) as hi, count(*)::int as n from (
+             select mt.member_id from member_tiers mt where mt.ladder_id = $1 and mt.member_id > $3 and ($5::text is null or mt.member_id <= $5) ${boundFilter}
+             ${filterSql.includes('$2') ? '' : 'and $2::timestamptz is not null'} order by mt.member_id limit $4) x`,
+          anniversary ? [ladder.id, asOf, last, CHUNK, to, filter.monthDays] : [ladder.id, asOf, last, CHUNK, to],
+        );
+        const hi = bound.rows[0]?.hi ?? null;
+        if (!hi) return;
+        const params: unknown[] = [ladder.id, asOf, ref, today, last, hi, validity, `system:tiers.${cause}`, program.id, cause];
+        if (anniversary) params.push(filter.monthDays);
+        const row = await inTransaction(this.db, async (trx) => {
+          const { rows } = await rawQuery<{ n: number; upgraded: number; downgraded: number; grace: number; changed: number; changes: Array<{ m: string; f: number; t: number; s: string; v: string | null }> }>(trx, statement, params);
+          const r = rows[0]!;
+          if (withChanges && r.changes.length) {
+            const changes: TierChange[] = r.changes.map((x) => ({
+              memberId: x.m,
+              ladderId: ladder.id,
+              from: this.brief(ladder, x.f),
+              to: this.brief(ladder, x.t),
+              source: x.s,
+              cause,
+              validUntil: x.v ? new Date(x.v) : null,
+              at: asOf,
+            }));
+            await this.hooks.tierChanged(trx, ctx, changes);
+          }
+          return r;
+        });
+        totals.members += row.n;
+        totals.upgraded += row.upgraded;
+        totals.downgraded += row.downgraded;
+        totals.grace += row.grace;
+        totals.changed += row.changed;
+        progress?.(totals.members, null);
+        if (bound.rows[0]!.n < CHUNK) return;
+        last = hi;
+      }
+    };
+    // Disjoint member ranges never wait on each other's rows; one statement uses one core.
+    const cuts = await memberRangeCuts(this.db, 'member_tiers', 'ladder_id', ladder.id, this.walkers);
+    await Promise.all(rangesOf(cuts).map((r) => walk(r.from, r.to)));
     if (cause === 'evaluation') {
       for (const rule of ladder.policy.lifetime) totals.changed += await this.grantLifetime(ladder, program, asOf, rule);
     }
