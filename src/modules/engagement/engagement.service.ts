@@ -32,6 +32,15 @@ export interface EngagementDeps {
 /** Signals fed back into tasks go this deep at most (a task on completed tasks, and no further). */
 const MAX_DEPTH = 2;
 
+interface Interest {
+  /** event types active tasks and medals count */
+  types: Set<string>;
+  invitations: boolean;
+  /** an active medal counts tiers reached */
+  tierMedals: boolean;
+  until: number;
+}
+
 /**
  * The engagement module's service: check-in, tasks, medals and invitations, and the one entry
  * point for behaviour events (`afterEvent`, registered on the earning pipeline's hook). Every
@@ -43,8 +52,8 @@ export class EngagementService implements EngagementBus {
   readonly tasks: TasksService;
   readonly medals: MedalsService;
   readonly invitations: InvitationsService;
-  /** per program: the event types tasks and medals count, and whether invitations are on */
-  private readonly interest = new Map<string, { types: Set<string>; invitations: boolean; until: number }>();
+  /** per program: what its tasks, medals and invitations listen to */
+  private readonly interest = new Map<string, Interest>();
 
   constructor(deps: EngagementDeps) {
     this.medals = new MedalsService(deps.db, deps.members);
@@ -69,7 +78,8 @@ export class EngagementService implements EngagementBus {
   /** The afterEvent hook: a processed behaviour event of a member. */
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
     // Most events of most programs move no task, medal or invitation: skip them without a query.
-    if (!(await this.listensTo(trx, ctx, event.type))) return;
+    const interest = await this.interestOf(trx, ctx);
+    if (!interest.invitations && !interest.types.has(event.type)) return;
     const { rows } = await rawQuery<{ status: string }>(trx, 'select status from members where id = $1 and program_id = $2', [event.memberId, ctx.program.id]);
     // A frozen or closed member makes no progress (and the ledger would refuse its rewards).
     if (rows[0]?.status !== 'active') return;
@@ -79,29 +89,32 @@ export class EngagementService implements EngagementBus {
   }
 
   /**
-   * The event types this program's active tasks and medals count, and whether invitations are on
-   * (their qualifying action may be any type). Cached per process for a second: a configuration
-   * change takes effect everywhere within that time.
+   * The event types this program's active tasks and medals count, whether invitations are on
+   * (their qualifying action may be any type), and whether a medal counts tiers reached. Cached
+   * per process for a second: a configuration change takes effect everywhere within that time.
    */
-  private async listensTo(exec: Trx, ctx: ProgramContext, type: string): Promise<boolean> {
+  private async interestOf(exec: Trx, ctx: ProgramContext): Promise<Interest> {
     let hit = this.interest.get(ctx.program.id);
     if (!hit || hit.until < Date.now()) {
-      const { rows } = await rawQuery<{ types: string[] | null; invitations: boolean }>(
+      const { rows } = await rawQuery<{ types: string[] | null; invitations: boolean; tier_medals: boolean }>(
         exec,
         `select array(
            select event_type from tasks where program_id = $1 and status = 'active' and event_type is not null
            union select event_type from medals where program_id = $1 and status = 'active' and event_type is not null) as types,
-         exists(select 1 from invitation_settings where program_id = $1) as invitations`,
+         exists(select 1 from invitation_settings where program_id = $1) as invitations,
+         exists(select 1 from medals where program_id = $1 and status = 'active' and criterion_kind = 'tier_reached') as tier_medals`,
         [ctx.program.id],
       );
-      hit = { types: new Set(rows[0]?.types ?? []), invitations: rows[0]?.invitations ?? false, until: Date.now() + 1_000 };
+      const row = rows[0];
+      hit = { types: new Set(row?.types ?? []), invitations: row?.invitations ?? false, tierMedals: row?.tier_medals ?? false, until: Date.now() + 1_000 };
       this.interest.set(ctx.program.id, hit);
     }
-    return hit.invitations || hit.types.has(type);
+    return hit;
   }
 
   /** The tiers module reports a tier reached; tier medals move. */
   async tiersReached(trx: Trx, ctx: ProgramContext, reached: Array<{ memberId: string; tier: { code: string; rank: number } }>): Promise<void> {
+    if (reached.length === 0 || !(await this.interestOf(trx, ctx)).tierMedals) return;
     await this.medals.onTiersReached(trx, ctx, reached);
   }
 
