@@ -50,13 +50,18 @@ export class Scheduler {
   async tick(): Promise<number> {
     const now = this.clock.now();
     let ran = 0;
-    for (const job of this.registry.all()) {
-      await rawQuery(
-        this.db,
-        `insert into scheduled_jobs (name, program_id, next_run_at)
-         select $1, id, $2 from programs where mode = 'live' on conflict do nothing`,
-        [job.name, now],
-      );
+    const jobs = this.registry.all();
+    // One statement for the rows new programs and new jobs lack; an anti-join writes nothing
+    // (and leaves no dead tuples) when every row exists, as it does on almost every tick.
+    await rawQuery(
+      this.db,
+      `insert into scheduled_jobs (name, program_id, next_run_at)
+       select j.name, p.id, $2 from unnest($1::text[]) as j(name) cross join programs p
+       where p.mode = 'live' and not exists (select 1 from scheduled_jobs s where s.name = j.name and s.program_id = p.id)
+       on conflict do nothing`,
+      [jobs.map((j) => j.name), now],
+    );
+    for (const job of jobs) {
       for (;;) {
         const claimed = await rawQuery<{ program_id: string }>(
           this.db,
