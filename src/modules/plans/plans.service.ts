@@ -360,7 +360,7 @@ export class PlansService {
       points_amount: string | null; points_transaction_id: string | null; period_start: Date; period_end: Date; created_at: Date;
     }>(
       exec,
-      `select * from plan_payments where program_id = $1 and ($2::text is null or reference = $2) and ($3::text is null or subscription_id = $3) order by created_at, id`,
+      `select * from plan_payments where program_id = $1 and ($2::text is null or reference = $2) and ($3::text is null or subscription_id = $3) order by period_start, created_at, id`,
       [ctx.program.id, reference ?? null, subscriptionId ?? null],
     );
     return rows.map((r) => ({
