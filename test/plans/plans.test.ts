@@ -17,7 +17,7 @@ const growthLadder = {
   evaluation: { schedule: 'none' },
   tiers: [
     { code: 'basic', name: 'Basic' },
-    { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'lifetime' }, min: 200 } },
+    { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'lifetime' }, min: 60 } },
   ],
 };
 
@@ -72,15 +72,15 @@ describe.each(engines)('paid membership (%s)', (engine) => {
       body: {
         code: 'plus',
         name: 'Plus',
-        period: { unit: 'month', count: 1 },
+        period: { unit: 'day', count: 10 },
         price: { amount: 1500, currency: 'CNY' },
         earningMultiplier: '2',
-        growth: { perDay: 10, lossPerDayLapsed: 100 },
+        growth: { perDay: 10, lossPerDayLapsed: 30 },
         firstPurchaseGift: { points: { pointType: 'points', amount: 500 } },
       },
     });
     expect(plan.status).toBe(201);
-    expect(plan.body).toMatchObject({ code: 'plus', earningMultiplier: '2', growth: { pointType: 'growth', perDay: 10, lossPerDayLapsed: 100 } });
+    expect(plan.body).toMatchObject({ code: 'plus', earningMultiplier: '2', growth: { pointType: 'growth', perDay: 10, lossPerDayLapsed: 30 } });
     await s.member('u1');
     await s.member('u2');
 
@@ -88,7 +88,7 @@ describe.each(engines)('paid membership (%s)', (engine) => {
     const payment = { reference: 'pay-1', amount: 1500, currency: 'CNY' };
     const started = await s.subscribe('u1', 'k1', { plan: 'plus', payment });
     expect(started.status).toBe(201);
-    expect(started.body.subscription).toMatchObject({ planCode: 'plus', status: 'active', currentPeriodEnd: '2026-02-05T02:00:00.000Z', cancelAtPeriodEnd: false });
+    expect(started.body.subscription).toMatchObject({ planCode: 'plus', status: 'active', currentPeriodEnd: '2026-01-15T02:00:00.000Z', cancelAtPeriodEnd: false });
     expect(started.body.payment).toMatchObject({ kind: 'start', reference: 'pay-1', money: { amount: 1500, currency: 'CNY' } });
     const again = await s.subscribe('u1', 'k2', { plan: 'plus', payment });
     expect(again.status).toBe(201);
@@ -110,24 +110,24 @@ describe.each(engines)('paid membership (%s)', (engine) => {
     // Growth per local day of the active plan: 5 Jan … 9 Jan are credited by 10 Jan 00:00 (Shanghai).
     await s.advanceTo('2026-01-09T16:00:00Z');
     expect(await s.balance('u1', 'growth')).toBe(50);
-    // Cancelled: kept until the period ends (5 Feb 10:00 Shanghai), then expired by the job.
+    // Cancelled: kept until the period ends (15 Jan 10:00 Shanghai), then expired by the job.
     const cancel = await t.api('POST', `${s.base}/members/ext:u1/subscriptions/${started.body.subscription.id}/cancel`, { key: s.key, body: { reason: 'too dear' } });
     expect(cancel.body).toMatchObject({ status: 'active', cancelAtPeriodEnd: true });
-    await s.advanceTo('2026-01-25T00:00:00Z');
-    expect((await t.api('GET', `${s.base}/members/ext:u1/tier`, { key: s.key })).body.tier.code).toBe('silver'); // 200 growth crossed on 24 Jan
-    await s.advanceTo('2026-02-05T16:00:00Z'); // 6 Feb 00:00 Shanghai
+    await s.advanceTo('2026-01-10T16:00:00Z');
+    expect((await t.api('GET', `${s.base}/members/ext:u1/tier`, { key: s.key })).body.tier.code).toBe('silver'); // plan growth counts toward tiers: 60 by 11 Jan
+    await s.advanceTo('2026-01-15T16:00:00Z'); // 16 Jan 00:00 Shanghai
     const subs = (await t.api('GET', `${s.base}/members/ext:u1/subscriptions`, { key: s.key })).body.data;
-    expect(subs[0]).toMatchObject({ status: 'expired', endedAt: '2026-02-05T02:00:00.000Z' });
-    // 31 days credited (5 Jan … 4 Feb), then 5 Feb lost while lapsed.
-    expect(await s.balance('u1', 'growth')).toBe(310 - 100);
+    expect(subs[0]).toMatchObject({ status: 'expired', endedAt: '2026-01-15T02:00:00.000Z' });
+    // 10 days credited (5 Jan … 14 Jan), then 15 Jan lost while lapsed.
+    expect(await s.balance('u1', 'growth')).toBe(100 - 30);
     expect((await s.purchase('u1', 10_000)).totals.points).toBe(100); // no plan, no multiplier
 
-    // Lapsed: 100 a day until nothing is left, never below zero (310 = 3 × 100 + 10).
-    await s.advanceTo('2026-02-12T00:00:00Z');
+    // Lapsed: 30 a day until nothing is left, never below zero (100 = 3 × 30 + 10).
+    await s.advanceTo('2026-01-20T00:00:00Z');
     expect(await s.balance('u1', 'growth')).toBe(0);
     const ledger = (await t.api('GET', `${s.base}/members/ext:u1/ledger?pointType=growth&limit=200`, { key: s.key })).body.data as Array<{ kind: string; amount: number }>;
     const losses = ledger.filter((e) => e.kind === 'adjustment').map((e) => Math.abs(e.amount));
-    expect(losses).toEqual([10, 100, 100, 100]); // newest first
+    expect(losses).toEqual([10, 30, 30, 30]); // newest first
     expect((await t.api('GET', `${s.base}/ledger/verify`, { key: s.key })).body).toMatchObject({ ok: true });
 
     expect((await s.outbox('plan.subscription_started')).map((p) => p.plan)).toEqual(['plus']);

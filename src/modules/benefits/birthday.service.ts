@@ -110,16 +110,30 @@ export class BirthdayService {
     if (!s?.enabled) return { dates: 0, gifts: 0 };
     const today = localDate(asOf, program.timeZone);
     let date = rows[0]!.processed_through ? addLocalDays(rows[0]!.processed_through, 1) : today;
+    // Only dates (or months) somebody celebrates cost a transaction; the others are passed over.
+    const { rows: mds } = await rawQuery<{ md: string }>(
+      this.db,
+      `select distinct to_char(birthday, 'MM-DD') as md from members where program_id = $1 and birthday is not null and status = 'active'`,
+      [program.id],
+    );
+    const known = new Set(mds.map((r) => (s.when === 'month' ? r.md.slice(0, 2) : r.md)));
+    const seenMonths = new Set<string>();
     let dates = 0;
     let gifts = 0;
+    let last: string | null = null;
     for (; date <= today && dates < MAX_DAYS; date = addLocalDays(date, 1), dates++) {
       const day = date;
+      last = day;
+      const due = s.when === 'month' ? !seenMonths.has(day.slice(0, 7)) && known.has(day.slice(5, 7)) : birthdaysOn(day, s.leapDay).some((md) => known.has(md));
+      seenMonths.add(day.slice(0, 7));
+      if (!due) continue;
       gifts += await inTransaction(this.db, async (trx) => {
         const n = await this.giftOn(trx, ctx, s, day);
         await rawQuery(trx, 'update birthday_settings set processed_through = $2 where program_id = $1', [program.id, day]);
         return n;
       });
     }
+    if (last) await rawQuery(this.db, 'update birthday_settings set processed_through = greatest(processed_through, $2::date) where program_id = $1', [program.id, last]);
     return { dates, gifts };
   }
 
