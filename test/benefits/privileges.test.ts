@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction, rawQuery } from '../../src/db/database.js';
 import type { PrivilegesModuleService } from '../../src/modules/benefits/index.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
-import { webhookSink } from '../plans/helpers.js';
+import { sandboxProgram, webhookSink } from '../plans/helpers.js';
 
 const GROWTH_RULE = {
   name: 'growth per ¥10',
@@ -36,23 +36,11 @@ describe.each(engines)('privileges and birthday care (%s)', (engine) => {
   });
 
   async function setup(clockStart: string) {
-    const { program, key } = await t.createProgram({ mode: 'sandbox', timeZone: 'Asia/Shanghai', clockStart });
-    const base = `/v1/programs/${program.id}`;
-    const ok = async (method: string, url: string, body: unknown, status = 201) => {
-      const res = await t.api(method, `${base}${url}`, { key, body });
-      if (res.status !== status) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-    await ok('POST', '/webhooks', { url: sink.url, eventTypes: ['*'] });
+    const p = await sandboxProgram(t, sink.url, clockStart);
     const entitlements = async (ext: string, benefitCode?: string) =>
-      (await t.api('GET', `${base}/members/ext:${ext}/entitlements?limit=200${benefitCode ? `&benefitCode=${benefitCode}` : ''}`, { key })).body.data as Array<Record<string, any>>;
-    const advanceTo = (to: string) => ok('POST', '/clock/advance', { to }, 200);
-    const outbox = async (type: string) => {
-      const { rows } = await rawQuery<{ payload: Record<string, any> }>(t.laurel.database.db, 'select payload from webhook_outbox where program_id = $1 and type = $2 order by created_at, message_id', [program.id, type]);
-      return rows.map((r) => r.payload);
-    };
-    const ctx = async () => t.laurel.systemContext(await t.laurel.services.programs.get(program.id), 'test');
-    return { program, base, key, ok, entitlements, advanceTo, outbox, ctx };
+      (await t.api('GET', `${p.base}/members/ext:${ext}/entitlements?limit=200${benefitCode ? `&benefitCode=${benefitCode}` : ''}`, { key: p.key })).body.data as Array<Record<string, any>>;
+    const ctx = async () => t.laurel.systemContext(await t.laurel.services.programs.get(p.program.id), 'test');
+    return { ...p, entitlements, ctx };
   }
 
   it('grants tier benefits on entry and monthly while held, never twice in a period, and revokes them on downgrade with a reason', async () => {

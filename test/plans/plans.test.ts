@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuery } from '../../src/db/database.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
-import { webhookSink } from './helpers.js';
+import { sandboxProgram, webhookSink } from './helpers.js';
 
 const POINTS_RULE = {
   name: 'a point per ¥1',
@@ -34,33 +34,16 @@ describe.each(engines)('paid membership (%s)', (engine) => {
   });
 
   async function setup(clockStart: string) {
-    const { program, key } = await t.createProgram({ mode: 'sandbox', timeZone: 'Asia/Shanghai', clockStart });
-    const base = `/v1/programs/${program.id}`;
-    const hook = await t.api('POST', `${base}/webhooks`, { key, body: { url: sink.url, eventTypes: ['*'] } });
-    if (hook.status !== 201) throw new Error(JSON.stringify(hook.body));
-    const rule = await t.api('POST', `${base}/rules`, { key, body: POINTS_RULE });
-    if (rule.status !== 201) throw new Error(JSON.stringify(rule.body));
+    const { program, key, base, ok, advanceTo, outbox } = await sandboxProgram(t, sink.url, clockStart);
+    await ok('POST', '/rules', POINTS_RULE);
     const ids: Record<string, string> = {};
-    const member = async (ext: string) => (ids[ext] = (await t.api('POST', `${base}/members`, { key, body: { externalId: ext } })).body.id);
+    const member = async (ext: string) => (ids[ext] = (await ok('POST', '/members', { externalId: ext })).id);
     let n = 0;
-    const purchase = async (ext: string, amount: number) => {
-      const res = await t.api('POST', `${base}/events`, { key, body: { eventId: `e${++n}`, member: `ext:${ext}`, type: 'purchase', attributes: { amount } } });
-      if (res.status !== 201) throw new Error(JSON.stringify(res.body));
-      return res.body;
-    };
+    const purchase = (ext: string, amount: number) => ok('POST', '/events', { eventId: `e${++n}`, member: `ext:${ext}`, type: 'purchase', attributes: { amount } });
     const balance = async (ext: string, pointType: string) =>
       ((await t.api('GET', `${base}/members/ext:${ext}/balances`, { key })).body.balances as Array<{ pointType: string; available: number }>).find((b) => b.pointType === pointType)?.available ?? 0;
-    const advanceTo = async (to: string) => {
-      const res = await t.api('POST', `${base}/clock/advance`, { key, body: { to } });
-      if (res.status !== 200) throw new Error(JSON.stringify(res.body));
-      return res.body;
-    };
     const subscribe = (ext: string, idem: string, body: Record<string, unknown>) =>
       t.api('POST', `${base}/members/ext:${ext}/subscriptions`, { key, headers: { 'idempotency-key': idem }, body });
-    const outbox = async (type: string) => {
-      const { rows } = await rawQuery<{ payload: Record<string, unknown> }>(t.laurel.database.db, 'select payload from webhook_outbox where program_id = $1 and type = $2 order by created_at, message_id', [program.id, type]);
-      return rows.map((r) => r.payload);
-    };
     return { program, base, key, ids, member, purchase, balance, advanceTo, subscribe, outbox };
   }
 

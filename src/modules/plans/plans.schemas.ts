@@ -49,34 +49,27 @@ export const PlanSchema = Type.Object(
   { $id: 'Plan' },
 );
 
+/** What a plan's owner may set at creation and change later (code and period are fixed). */
+const MutablePlanFields = {
+  description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+  price: Type.Optional(Nullable(Money)),
+  pointsPrice: Type.Optional(Nullable(PointsPrice)),
+  mixedPrice: Type.Optional(Nullable(MixedPrice)),
+  trialDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 })),
+  earningMultiplier: Type.Optional(Nullable(Multiplier)),
+  growth: Type.Optional(Growth),
+  firstPurchaseGift: Type.Optional(Nullable(Gift)),
+};
+
 export const CreatePlanBody = Type.Object(
-  {
-    code: Code,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
-    period: Period,
-    price: Type.Optional(Nullable(Money)),
-    pointsPrice: Type.Optional(Nullable(PointsPrice)),
-    mixedPrice: Type.Optional(Nullable(MixedPrice)),
-    trialDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 })),
-    earningMultiplier: Type.Optional(Nullable(Multiplier)),
-    growth: Type.Optional(Growth),
-    firstPurchaseGift: Type.Optional(Nullable(Gift)),
-  },
+  { code: Code, name: Type.String({ minLength: 1, maxLength: 200 }), period: Period, ...MutablePlanFields },
   { additionalProperties: false },
 );
 
 export const UpdatePlanBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
-    price: Type.Optional(Nullable(Money)),
-    pointsPrice: Type.Optional(Nullable(PointsPrice)),
-    mixedPrice: Type.Optional(Nullable(MixedPrice)),
-    trialDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 })),
-    earningMultiplier: Type.Optional(Nullable(Multiplier)),
-    growth: Type.Optional(Growth),
-    firstPurchaseGift: Type.Optional(Nullable(Gift)),
+    ...MutablePlanFields,
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('retired')])),
   },
   { additionalProperties: false, minProperties: 1 },
