@@ -17,6 +17,9 @@ export type { CreatePlanInput, PayInput, Payment, Plan, Subscription, Subscripti
 
 const DECIMAL = /^\d{1,6}(\.\d{1,6})?$/;
 
+/** A JSON column: SQL null for nothing (never the JSON literal null). */
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
 function hashOf(...parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 27);
 }
@@ -66,10 +69,10 @@ export class PlansService {
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'active', $18, $18)`,
         [
           id, ctx.program.id, input.code, input.name, input.description ?? null, input.period.unit, input.period.count,
-          input.price?.amount ?? null, input.price?.currency ?? null, input.pointsPrice ? JSON.stringify(input.pointsPrice) : null,
-          input.mixedPrice ? JSON.stringify(input.mixedPrice) : null, input.trialDays ?? 0, input.earningMultiplier ?? null,
+          input.price?.amount ?? null, input.price?.currency ?? null, json(input.pointsPrice), json(input.mixedPrice),
+          input.trialDays ?? 0, input.earningMultiplier ?? null,
           input.growth?.pointType ?? 'growth', input.growth?.perDay ?? 0, input.growth?.lossPerDayLapsed ?? 0,
-          input.firstPurchaseGift ? JSON.stringify(input.firstPurchaseGift) : null, now,
+          json(input.firstPurchaseGift), now,
         ],
       );
     } catch (err) {
@@ -95,9 +98,9 @@ export class PlansService {
       [
         ctx.program.id, before.id, pick(patch.name, before.name), pick(patch.description, before.description),
         pick(patch.price, before.price)?.amount ?? null, pick(patch.price, before.price)?.currency ?? null,
-        JSON.stringify(pick(patch.pointsPrice, before.pointsPrice)), JSON.stringify(pick(patch.mixedPrice, before.mixedPrice)),
+        json(pick(patch.pointsPrice, before.pointsPrice)), json(pick(patch.mixedPrice, before.mixedPrice)),
         pick(patch.trialDays, before.trialDays), pick(patch.earningMultiplier, before.earningMultiplier),
-        growth.pointType, growth.perDay, growth.lossPerDayLapsed, JSON.stringify(pick(patch.firstPurchaseGift, before.firstPurchaseGift)),
+        growth.pointType, growth.perDay, growth.lossPerDayLapsed, json(pick(patch.firstPurchaseGift, before.firstPurchaseGift)),
         pick(patch.status, before.status), ctx.clock.now(),
       ],
     );
@@ -193,12 +196,18 @@ export class PlansService {
       end = this.periodEnd(ctx, plan, now);
     }
     const id = newId('subscription', now.getTime());
-    await rawQuery(
-      trx,
-      `insert into subscriptions (id, program_id, member_id, plan_id, status, started_at, current_period_start, current_period_end, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $6, $7, $6, $6)`,
-      [id, ctx.program.id, member.id, plan.id, kind === 'trial' ? 'trialing' : 'active', now, end],
-    );
+    try {
+      await rawQuery(
+        trx,
+        `insert into subscriptions (id, program_id, member_id, plan_id, status, started_at, current_period_start, current_period_end, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $6, $7, $6, $6)`,
+        [id, ctx.program.id, member.id, plan.id, kind === 'trial' ? 'trialing' : 'active', now, end],
+      );
+    } catch (err) {
+      // Two starts of one plan for one member at once (other references): one wins, the other is refused.
+      if (isUniqueViolation(err)) throw new AppError('illegal_transition', `the member already has plan ${plan.code}: renew it`, { plan: plan.code });
+      throw err;
+    }
     const payment = await this.recordPayment(trx, ctx, { id, memberId: member.id, planId: plan.id }, kind, reference, hash, paid, now, end);
     await this.privileges.move(trx, ctx, [{ memberId: member.id, leave: [], enter: [{ type: 'plan', code: plan.code }], reason: `plan ${plan.code} started` }]);
     if (kind === 'start') await this.firstPurchaseGift(trx, ctx, member.id, plan);
