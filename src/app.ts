@@ -23,8 +23,9 @@ import { memberRoutes } from './modules/members/members.routes.js';
 import { ProgramsService, clockOf, type CreateProgramInput, type Program } from './modules/programs/index.js';
 import { programRoutes } from './modules/programs/programs.routes.js';
 import { spendingModules } from './modules/mall/module.js';
-import type { BenefitsService } from './modules/benefits/index.js';
+import { privilegesModule, type BenefitsService } from './modules/benefits/index.js';
 import { tiersModule } from './modules/tiers/index.js';
+import { plansModule } from './modules/plans/index.js';
 import { analyticsModule } from './modules/analytics/index.js';
 import { auditModule } from './modules/audit/index.js';
 import { webhooksModule } from './modules/webhooks/index.js';
@@ -75,11 +76,24 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
   const spending = spendingModules(deps);
   // Task rewards grant benefits: engagement gets the benefits service the spending modules built.
   const benefits = spending.find((m) => m.name === 'benefits')!.service as BenefitsService;
+  const earning = earningModule(deps);
+  const tiers = tiersModule(deps);
+  // Privileges bound to tiers and plans, and paid plans: after the modules they build on.
+  const privileges = privilegesModule(deps, benefits);
+  privileges.service.bindings.registerHolderSource('tier', (exec, ctx, code) => tiers.service.membersAt(exec, ctx, code));
+  const plans = plansModule(deps, {
+    benefits,
+    privileges: privileges.service.bindings,
+    tiers: tiers.service,
+    earningChanged: (ctx, trx) => earning.service.config.invalidate(ctx, trx),
+  });
   return [
-    earningModule(deps),
-    tiersModule(deps),
+    earning,
+    tiers,
     engagementModule(deps, { benefits }),
     ...spending,
+    privileges,
+    plans,
     webhooksModule(deps),
     auditModule(deps),
     analyticsModule(deps),

@@ -37,6 +37,10 @@ export const errorStatus = {
   // data and integration (issue 8)
   webhook_not_found: 404,
   delivery_not_found: 404,
+  // privileges and paid membership (issue 5)
+  binding_not_found: 404,
+  plan_not_found: 404,
+  subscription_not_found: 404,
   // 409: the state of things refuses it
   idempotency_conflict: 409,
   idempotency_in_progress: 409,
@@ -78,6 +82,7 @@ export const errorStatus = {
   tier_not_purchasable: 422,
   tier_metric_not_settable: 422,
   payment_mismatch: 422,
+  plan_not_purchasable: 422,
   // 429/5xx
   rate_limited: 429,
   internal: 500,

@@ -43,6 +43,9 @@ export type TierChangedHook = (trx: Trx, ctx: ProgramContext, changes: TierChang
 
 export type MemberFactsProvider = (exec: Executor, ctx: ProgramContext, memberIds: string[]) => Promise<Map<string, MemberFacts>>;
 
+/** Earning multipliers by paid plan (plan code → decimal rate) another module configures. */
+export type PlanMultipliersProvider = (exec: Executor, ctx: ProgramContext) => Promise<Record<string, string>>;
+
 /**
  * Extension points between modules, so a module reacts to another's changes without importing
  * its tables: tasks and medals progress on events, tiers move when growth arrives. Hooks run
@@ -52,6 +55,7 @@ export class Hooks {
   private readonly afterEventHooks: Array<{ module: string; hook: AfterEventHook }> = [];
   private readonly factProviders: Array<{ module: string; provider: MemberFactsProvider }> = [];
   private readonly tierChangedHooks: Array<{ module: string; hook: TierChangedHook }> = [];
+  private readonly planMultiplierProviders: Array<{ module: string; provider: PlanMultipliersProvider }> = [];
 
   /** The tiers module tells rules the member's tier; the plans module, the member's plans. */
   onMemberFacts(module: string, provider: MemberFactsProvider): void {
@@ -63,6 +67,20 @@ export class Hooks {
     for (const { provider } of this.factProviders) {
       for (const [id, facts] of await provider(exec, ctx, memberIds)) merged.set(id, { ...merged.get(id), ...facts });
     }
+    return merged;
+  }
+
+  /**
+   * The plans module tells the earning rules each plan's multiplier; the rules engine applies the
+   * best plan the member holds (its own `plans` multiplier policy), so nothing is computed twice.
+   */
+  onPlanMultipliers(module: string, provider: PlanMultipliersProvider): void {
+    this.planMultiplierProviders.push({ module, provider });
+  }
+
+  async planMultipliers(exec: Executor, ctx: ProgramContext): Promise<Record<string, string>> {
+    let merged: Record<string, string> = {};
+    for (const { provider } of this.planMultiplierProviders) merged = { ...merged, ...(await provider(exec, ctx)) };
     return merged;
   }
 
@@ -111,6 +129,29 @@ export async function emitMessage(
      where s.program_id = $2 and s.active and s.deleted_at is null and ($3 = any(s.event_types) or '*' = any(s.event_types))
      on conflict (subscription_id, message_id) do nothing`,
     [messageId, ctx.program.id, type, JSON.stringify(payload), now],
+  );
+}
+
+/**
+ * Many messages of one type in one statement (a job's whole chunk): the set-based twin of
+ * `emitMessage`, with the same outbox rows and the same de-duplication on `messageId`.
+ */
+export async function emitMessages(
+  trx: Executor,
+  ctx: ProgramContext,
+  type: string,
+  messages: Array<{ messageId: string; payload: Record<string, unknown> }>,
+): Promise<void> {
+  if (messages.length === 0) return;
+  await rawQuery(
+    trx,
+    `insert into webhook_outbox (message_id, program_id, subscription_id, type, payload, created_at, next_attempt_at)
+     select m.id, $1, s.id, $2, m.payload::jsonb, $3, $3
+     from unnest($4::text[], $5::text[]) as m(id, payload)
+     join webhook_subscriptions s on s.program_id = $1 and s.active and s.deleted_at is null
+       and ($2 = any(s.event_types) or '*' = any(s.event_types))
+     on conflict (subscription_id, message_id) do nothing`,
+    [ctx.program.id, type, ctx.clock.now(), messages.map((m) => m.messageId), messages.map((m) => JSON.stringify(m.payload))],
   );
 }
 

@@ -37,6 +37,8 @@ export const idPrefixes = {
   cause: 'cause',
   notice: 'ntc',
   review: 'rev',
+  binding: 'bnd',
+  payment: 'pay',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

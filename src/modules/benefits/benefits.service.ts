@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { emitMessage } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
 import { inZone } from '../../core/zoned-time.js';
@@ -362,7 +363,15 @@ export class BenefitsService {
         key: input.idempotencyKey,
       });
     }
-    return { entitlements: await this.byKeys(trx, member.id, keys, now), replayed: false };
+    const entitlements = await this.byKeys(trx, member.id, keys, now);
+    await emitMessage(
+      trx,
+      ctx,
+      'benefit.granted',
+      { memberId: member.id, benefitCode: benefit.code, entitlementIds: entitlements.map((e) => e.id), source: input.source ?? null, grantedAt: now },
+      `msg_benefit_${member.id}_${input.idempotencyKey}`,
+    );
+    return { entitlements, replayed: false };
   }
 
   private replayGrant(prior: Entitlement[], input: GrantInput, quantity: number): GrantResult {

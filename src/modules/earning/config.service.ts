@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { recordAudit } from '../../core/hooks.js';
+import { recordAudit, type Hooks } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { rawQuery, type Executor } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -103,7 +103,13 @@ export class EarningConfigService {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly pointTypes: PointTypesService,
+    private readonly hooks?: Hooks,
   ) {}
+
+  /** Another module changed something the compiled rules read (a plan's multiplier): compile again. */
+  async invalidate(ctx: ProgramContext, trx: Executor): Promise<void> {
+    await this.bump(ctx, trx);
+  }
 
   // ------------------------------------------------------------ event types
 
@@ -237,11 +243,15 @@ export class EarningConfigService {
     const settings = earningSettings(ctx);
     const types = await this.pointTypes.list(ctx, exec);
     const custom = (await this.eventTypes(ctx, exec)).filter((t) => !t.builtIn);
+    // Paid plans' multipliers join the program's default policy; rates set in the settings win.
+    const planRates = this.hooks ? await this.hooks.planMultipliers(exec, ctx) : {};
+    const own = settings.multipliers as EngineProgram['multiplierDefaults'] | undefined;
+    const multipliers = Object.keys(planRates).length ? { ...own, plans: { ...planRates, ...own?.plans } } : own;
     const program: EngineProgram = {
       timeZone: ctx.program.timeZone,
       pointTypes: Object.fromEntries(types.map((t) => [t.code, { decimals: t.decimals }])),
       ...(settings.channels ? { channelKinds: settings.channels } : {}),
-      ...(settings.multipliers ? { multiplierDefaults: settings.multipliers as EngineProgram['multiplierDefaults'] } : {}),
+      ...(multipliers ? { multiplierDefaults: multipliers } : {}),
     };
     return { program, eventTypes: Object.fromEntries(custom.map((t) => [t.code, t.attributesSchema])) };
   }

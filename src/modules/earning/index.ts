@@ -22,7 +22,7 @@ export interface EarningService {
 
 /** Points in: event types, rules and campaigns, event ingestion, awards held for review. */
 export function earningModule(deps: ModuleDeps): LaurelModule<EarningService> {
-  const config = new EarningConfigService(deps.db, deps.core.pointTypes);
+  const config = new EarningConfigService(deps.db, deps.core.pointTypes, deps.hooks);
   const events = new EventsService(deps.db, config, deps.core.ledger, deps.hooks);
   const reviews = new ReviewsService(deps.db, deps.core.ledger);
   const grants = new GrantsService(deps.db, deps.core.ledger, deps.core.pointTypes);

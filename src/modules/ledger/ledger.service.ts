@@ -638,6 +638,14 @@ export class LedgerService {
     });
   }
 
+  /**
+   * An adjustment a job makes by a configured rule (growth lost per day of a lapsed plan): the
+   * rule's configuration is what the audit log records, not each entry it produces.
+   */
+  async ruleAdjust(ctx: ProgramContext, input: AdjustInput, trx?: Trx): Promise<LedgerTransaction> {
+    return this.adjustBalance(ctx, input, trx);
+  }
+
   private async adjustBalance(ctx: ProgramContext, input: AdjustInput, trx?: Trx): Promise<LedgerTransaction> {
     if (!input.reason?.trim()) throw new AppError('validation_failed', 'a manual adjustment needs a reason', { field: 'reason' });
     if (!Number.isSafeInteger(input.amount) || input.amount === 0) {

@@ -2,6 +2,7 @@ import type { LaurelModule, ModuleDeps } from '../../app.js';
 import type { App } from '../../http/types.js';
 import { TierConfigService } from './tiers.config.js';
 import { tierJobs } from './tiers.jobs.js';
+import { announceChanges, tierNoticeJob } from './tiers.notices.js';
 import { tierRoutes } from './tiers.routes.js';
 import { TiersService } from './tiers.service.js';
 
@@ -22,10 +23,12 @@ export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
   const service = new TiersService(deps.db, config, ledger, members, deps.hooks, deps.sweepWalkers);
   deps.hooks.onAfterEvent('tiers', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
   deps.hooks.onMemberFacts('tiers', (exec, ctx, ids) => service.memberFacts(exec, ctx, ids));
+  // tier.changed webhooks, in the transaction of the change.
+  deps.hooks.onTierChanged('tiers', (trx, ctx, changes) => announceChanges(trx, ctx, changes));
   return {
     name: 'tiers',
     service,
-    jobs: tierJobs(service),
+    jobs: [...tierJobs(service), tierNoticeJob(config)],
     routes: (app: App) => tierRoutes(app, service),
   };
 }

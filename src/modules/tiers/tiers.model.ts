@@ -72,7 +72,8 @@ export type Schedule =
 
 export interface LadderPolicy {
   evaluation: Schedule;
-  downgrade: { policy: 'recompute' | 'oneTier' | 'never'; graceDays: number };
+  /** noticeDays: announce tier.will_downgrade that many days before a scheduled evaluation would drop a member */
+  downgrade: { policy: 'recompute' | 'oneTier' | 'never'; graceDays: number; noticeDays?: number | undefined };
   counters: { onUpgrade: 'keep' | 'reset' | 'carrySurplus'; carryCap?: number | null | undefined };
   lifetime: Array<{ tier: string; years: number }>;
 }
@@ -256,6 +257,7 @@ export function validateLadder(input: LadderConfigInput, pointTypes: Set<string>
     if (ev.day !== undefined) checkInt(ev.day, 'evaluation.day', 1, 28);
   }
   checkInt(policy.downgrade.graceDays, 'downgrade.graceDays', 0, 3660);
+  if (policy.downgrade.noticeDays !== undefined) checkInt(policy.downgrade.noticeDays, 'downgrade.noticeDays', 0, 365);
   if (policy.counters.carryCap !== undefined && policy.counters.carryCap !== null) checkInt(policy.counters.carryCap, 'counters.carryCap', 0, 1e15);
   policy.lifetime.forEach((l, i) => {
     if (!codes.has(l.tier)) fail(`lifetime[${i}].tier: no tier ${l.tier}`, `lifetime[${i}].tier`);

@@ -72,6 +72,7 @@ const Downgrade = Type.Object(
   {
     policy: Type.Optional(Type.Union([Type.Literal('recompute'), Type.Literal('oneTier'), Type.Literal('never')])),
     graceDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 3660 })),
+    noticeDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365, description: 'announce tier.will_downgrade this many days before a scheduled evaluation would drop a member' })),
   },
   { additionalProperties: false },
 );
@@ -117,7 +118,7 @@ export const LadderSchema = Type.Object({
     }),
   ),
   evaluation: ScheduleSchema,
-  downgrade: Type.Object({ policy: Type.String(), graceDays: Type.Integer() }),
+  downgrade: Type.Object({ policy: Type.String(), graceDays: Type.Integer(), noticeDays: Type.Optional(Type.Integer()) }),
   counters: Type.Object({ onUpgrade: Type.String(), carryCap: Type.Optional(Nullable(Type.Integer())) }),
   lifetime: Lifetime,
   baseTier: Nullable(Type.String()),

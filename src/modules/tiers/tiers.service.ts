@@ -585,6 +585,23 @@ export class TiersService {
     return out;
   }
 
+  /**
+   * Active members whose effective tier is `code` now (members without a stored state are at the
+   * base tier): who holds the privileges bound to a tier.
+   */
+  async membersAt(exec: Executor, ctx: ProgramContext, code: string): Promise<string[]> {
+    const ladder = await this.config.ladder(ctx.program.id, exec);
+    const tier = ladder?.tiers.find((t) => t.code === code);
+    if (!ladder || !tier) return [];
+    const { rows } = await rawQuery<{ id: string }>(
+      exec,
+      `select m.id from members m left join member_tiers mt on mt.member_id = m.id
+       where m.program_id = $1 and m.status = 'active' and coalesce(mt.rank, $2) = $3 order by m.id`,
+      [ctx.program.id, ladder.baseRank, tier.rank],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async view(ctx: ProgramContext, memberRef: string, exec: Executor = this.db): Promise<MemberTierView> {
     const ladder = await this.config.require(ctx.program.id, exec);
     const member = await this.members.get(ctx, memberRef, exec);
