@@ -17,6 +17,13 @@ export interface ProcessedEvent {
 
 export type AfterEventHook = (trx: Trx, ctx: ProgramContext, event: ProcessedEvent) => Promise<void>;
 
+/**
+ * The batched form: every processed event of one ingestion call, in input order. A hook must
+ * give each event the effect the single form would have given it, in that order; it is free to
+ * share the reads the events have in common (configuration, members) between them.
+ */
+export type AfterEventsHook = (trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]) => Promise<void>;
+
 /** What other modules know of members that earning rules may target (tier, paid plans, segments). */
 export interface MemberFacts {
   tierCode?: string | null;
@@ -52,7 +59,7 @@ export type PlanMultipliersProvider = (exec: Executor, ctx: ProgramContext) => P
  * inside the transaction of the change that triggers them: both commit, or neither.
  */
 export class Hooks {
-  private readonly afterEventHooks: Array<{ module: string; hook: AfterEventHook }> = [];
+  private readonly afterEventHooks: Array<{ module: string; hook: AfterEventsHook }> = [];
   private readonly factProviders: Array<{ module: string; provider: MemberFactsProvider }> = [];
   private readonly tierChangedHooks: Array<{ module: string; hook: TierChangedHook }> = [];
   private readonly planMultiplierProviders: Array<{ module: string; provider: PlanMultipliersProvider }> = [];
@@ -85,11 +92,25 @@ export class Hooks {
   }
 
   onAfterEvent(module: string, hook: AfterEventHook): void {
+    this.afterEventHooks.push({
+      module,
+      hook: async (trx, ctx, events) => {
+        for (const event of events) await hook(trx, ctx, event);
+      },
+    });
+  }
+
+  onAfterEvents(module: string, hook: AfterEventsHook): void {
     this.afterEventHooks.push({ module, hook });
   }
 
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
-    for (const { hook } of this.afterEventHooks) await hook(trx, ctx, event);
+    await this.afterEvents(trx, ctx, [event]);
+  }
+
+  async afterEvents(trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    for (const { hook } of this.afterEventHooks) await hook(trx, ctx, events);
   }
 
   /** Benefits (and later plans) react to tier movement: grant on entry, revoke on downgrade. */

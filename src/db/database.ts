@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -66,11 +67,44 @@ function pgTypes(): pg.CustomTypesConfig {
   };
 }
 
+/**
+ * Hot statements, sent on PostgreSQL as named prepared statements: each connection parses them
+ * once and PostgreSQL reuses the parsed query (and, after five runs, a generic plan) instead of
+ * parsing, analysing and planning a many-CTE statement on every call. Only fixed texts belong
+ * here (each connection keeps every one it has run). The embedded engine ignores the mark.
+ */
+const preparedNames = new Map<string, string>();
+
+export function prepared(sqlText: string): string {
+  if (!preparedNames.has(sqlText)) preparedNames.set(sqlText, `lrl_${createHash('sha1').update(sqlText).digest('hex').slice(0, 20)}`);
+  return sqlText;
+}
+
+function preparing(pool: pg.Pool): PostgresPool {
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    query: ((text: unknown, values?: unknown[]) => {
+      const name = typeof text === 'string' ? preparedNames.get(text) : undefined;
+      return name ? client.query({ name, text: text as string, values: values ?? [] }) : client.query(text as string, values);
+    }) as unknown as PostgresPoolClient['query'],
+    release: (destroy?: boolean) => client.release(destroy),
+  });
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapper = wrappers.get(client);
+      if (!wrapper) wrappers.set(client, (wrapper = wrap(client)));
+      return wrapper;
+    },
+    end: () => pool.end(),
+  };
+}
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, types: pgTypes() });
   // An idle client losing its server (a restart) must not crash the process: the pool drops it.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparing(pool) }) });
   return {
     engine: 'postgres',
     db,

@@ -98,7 +98,7 @@ const CONFIG_CHECK_MS = 1_000;
  * process notices a change within a second through `earning_config.version`.
  */
 export class EarningConfigService {
-  private readonly compiled = new Map<string, { version: number; program: CompiledProgram; checkedAt: number }>();
+  private readonly compiled = new Map<string, { version: number; program: CompiledProgram; types: Map<string, EventType>; checkedAt: number }>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -271,20 +271,27 @@ export class EarningConfigService {
    * definitions without saving them.
    */
   async compiledProgram(ctx: ProgramContext, exec: Executor = this.db, drafts?: { rules?: unknown[]; campaigns?: unknown[] }): Promise<CompiledProgram> {
-    if (!drafts) {
-      const hit = this.compiled.get(ctx.program.id);
-      if (hit && Date.now() - hit.checkedAt < CONFIG_CHECK_MS) return hit.program;
-      const { rows } = await rawQuery<{ version: number }>(exec, 'select version from earning_config where program_id = $1', [ctx.program.id]);
-      const version = rows[0]?.version ?? 0;
-      if (hit && hit.version === version) {
-        hit.checkedAt = Date.now();
-        return hit.program;
-      }
-      const program = await this.compile(ctx, exec);
-      this.compiled.set(ctx.program.id, { version, program, checkedAt: Date.now() });
-      return program;
-    }
+    if (!drafts) return (await this.snapshot(ctx, exec)).program;
     return this.compile(ctx, exec, drafts);
+  }
+
+  /**
+   * The compiled rules with the event types they were compiled against, cached together: both
+   * move only with `earning_config.version`, so an event needs no query of its own for its type.
+   */
+  async snapshot(ctx: ProgramContext, exec: Executor = this.db): Promise<{ program: CompiledProgram; types: Map<string, EventType> }> {
+    const hit = this.compiled.get(ctx.program.id);
+    if (hit && Date.now() - hit.checkedAt < CONFIG_CHECK_MS) return hit;
+    const { rows } = await rawQuery<{ version: number }>(exec, 'select version from earning_config where program_id = $1', [ctx.program.id]);
+    const version = rows[0]?.version ?? 0;
+    if (hit && hit.version === version) {
+      hit.checkedAt = Date.now();
+      return hit;
+    }
+    const types = new Map((await this.eventTypes(ctx, exec)).map((t) => [t.code, t]));
+    const entry = { version, program: await this.compile(ctx, exec), types, checkedAt: Date.now() };
+    this.compiled.set(ctx.program.id, entry);
+    return entry;
   }
 
   private async compile(ctx: ProgramContext, exec: Executor, drafts?: { rules?: unknown[]; campaigns?: unknown[] }): Promise<CompiledProgram> {

@@ -20,7 +20,7 @@ import {
   UpdateCampaignBody,
   UpdateRuleBody,
 } from './earning.schemas.js';
-import type { EventsService } from './events.service.js';
+import { eventResultJson, type EventsService } from './events.service.js';
 import type { ReviewsService } from './reviews.service.js';
 import type { GrantsService } from './grants.service.js';
 import { requireIdempotencyKey } from '../../http/idempotency.js';
@@ -53,7 +53,7 @@ export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
     async (request, reply) => {
       const result = await events.ingest(programContextOf(request), request.body);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(201).send(result);
+      return reply.status(201).type('application/json; charset=utf-8').send(eventResultJson(result));
     },
   );
 
@@ -70,7 +70,11 @@ export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
         response: { 200: Type.Object({ results: Type.Array(EventResultSchema) }), ...errors },
       },
     },
-    async (request) => ({ results: await events.ingestBatch(programContextOf(request), request.body.events) }),
+    async (request, reply) => {
+      const results = await events.ingestBatch(programContextOf(request), request.body.events);
+      // Written by hand to send each stored explanation's text as it is, not serialised again.
+      return reply.type('application/json; charset=utf-8').send(`{"results":[${results.map(eventResultJson).join(',')}]}`);
+    },
   );
 
   app.post(

@@ -3,7 +3,7 @@ import type { ProgramContext } from '../../core/context.js';
 import { AppError, type ErrorCode } from '../../core/errors.js';
 import type { Hooks, MemberFacts } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
-import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { inTransaction, prepared, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService } from '../ledger/index.js';
 import {
@@ -121,8 +121,9 @@ export class EventsService {
   private async process(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean, compiledOverride?: CompiledProgram): Promise<EventResult[]> {
     const results: Array<EventResult | null> = inputs.map(() => null);
     const now = ctx.clock.now();
-    const types = new Map((await this.config.eventTypes(ctx, exec)).map((t) => [t.code, t]));
-    const compiled = compiledOverride ?? (await this.config.compiledProgram(ctx, exec));
+    const snapshot = await this.config.snapshot(ctx, exec);
+    const types = snapshot.types;
+    const compiled = compiledOverride ?? snapshot.program;
 
     // 1. Each event on its own: a declared type, attributes of the right shape.
     const valid: Array<{ index: number; input: EventInput; event: EngineEvent }> = [];
@@ -132,24 +133,16 @@ export class EventsService {
       else valid.push({ index, input, event: toEngineEvent(input, now) });
     });
 
-    // 2. Replays: events already received return their first result.
+    // 2. Replays (events already received return their first result) and members, locked in id
+    // order so that caps and milestones of one member are read and written by one transaction
+    // at a time: one statement for both.
     const seen = new Map<string, number>();
-    if (!preview && valid.length) {
-      const { rows } = await rawQuery<StoredEventRow>(exec, `${SELECT_EVENTS} where program_id = $1 and external_id = any($2::text[])`, [
-        ctx.program.id,
-        valid.map((v) => v.input.eventId),
-      ]);
-      const stored = new Map(rows.map((r) => [r.external_id, r]));
-      for (const v of valid) {
-        const prior = stored.get(v.input.eventId);
-        if (prior) results[v.index] = fromStored(prior, true);
-      }
+    const { members, stored } = await this.resolve(ctx, exec, valid.map((v) => v.input), preview);
+    for (const v of valid) {
+      const prior = stored.get(v.input.eventId);
+      if (prior) results[v.index] = fromStored(prior, true);
     }
-
-    // 3. Members, locked in id order: caps and milestones of one member are read and written by
-    // one transaction at a time.
     const pending = valid.filter((v) => results[v.index] === null);
-    const members = await this.lockMembers(ctx, exec, pending.map((v) => v.input.member), preview);
     const facts = await this.hooks.memberFacts(exec, ctx, [...new Set([...members.values()].map((m) => m.id))]);
     const prepared: Prepared[] = [];
     for (const v of pending) {
@@ -173,6 +166,7 @@ export class EventsService {
     const keysByEvent = prepared.map((p) => requiredCounterKeys(compiled, p.event).map((key) => scoped(key, p.member.id, ctx.program.id)));
     const counters = await this.loadCounters(exec, keysByEvent.flat(), preview);
     const velocity = preview ? new Map<string, number>() : await this.recentCounts(ctx, exec, prepared, now);
+
     const settings = earningSettings(ctx);
 
     const increments = new Map<string, { scope: string; key: string; by: number }>();
@@ -203,17 +197,15 @@ export class EventsService {
         increments.set(s.id, { scope: s.scope, key: inc.key, by: (prior?.by ?? 0) + inc.by });
       }
       const held = Object.entries(outcome.totals).some(([pt, amount]) => settings.reviewAbove?.[pt] !== undefined && amount > settings.reviewAbove[pt]!);
-      toInsert.push({
-        result: {
-          ...base,
-          status: held ? 'held' : 'processed',
-          reason: held ? 'held_for_review' : null,
-          totals: outcome.totals,
-          awards: outcome.awards,
-          explanation: outcome.explanation && storedExplanation(outcome.explanation),
-        },
-        prepared: p,
-      });
+      const result: EventResult = {
+        ...base,
+        status: held ? 'held' : 'processed',
+        reason: held ? 'held_for_review' : null,
+        totals: outcome.totals,
+        awards: outcome.awards,
+        explanation: outcome.explanation && storedExplanation(outcome.explanation),
+      };
+      toInsert.push({ result, prepared: p });
     });
 
     if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, toInsert, increments, now);
@@ -235,42 +227,6 @@ export class EventsService {
     increments: Map<string, { scope: string; key: string; by: number }>,
     now: Date,
   ): Promise<void> {
-    const inserted = await rawQuery<{ external_id: string }>(
-      trx,
-      `insert into events (id, program_id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, received_at)
-       select id, $1, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, $2
-       from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[])
-         as e(id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation)
-       on conflict (program_id, external_id) do nothing
-       returning external_id`,
-      [
-        ctx.program.id,
-        now,
-        items.map((i) => i.result.id),
-        items.map((i) => i.prepared.member.id),
-        items.map((i) => i.prepared.input.eventId),
-        items.map((i) => i.prepared.event.type),
-        items.map((i) => i.prepared.event.occurredAt),
-        items.map((i) => i.prepared.event.channel),
-        items.map((i) => JSON.stringify(i.prepared.event.attributes)),
-        items.map((i) => i.result.status),
-        items.map((i) => i.result.reason),
-        items.map((i) => JSON.stringify(i.result.totals)),
-        items.map((i) => (i.result.explanation ? JSON.stringify(i.result.explanation) : null)),
-      ],
-    );
-    if (inserted.rowCount !== items.length) throw new DuplicateRace();
-
-    if (increments.size) {
-      const list = [...increments.values()];
-      await rawQuery(
-        trx,
-        `insert into earning_counters (scope_id, key, value) select * from unnest($1::text[], $2::text[], $3::bigint[])
-         on conflict (scope_id, key) do update set value = earning_counters.value + excluded.value`,
-        [list.map((c) => c.scope), list.map((c) => c.key), list.map((c) => c.by)],
-      );
-    }
-
     const earns = [];
     const reviews = [];
     for (const { result, prepared } of items) {
@@ -298,19 +254,42 @@ export class EventsService {
         }
       }
     }
+
+    // The explanation is serialised once: the same text is stored and sent back.
+    const explanations = items.map(({ result }) => (result.explanation ? serialised(result, JSON.stringify(result.explanation)) : null));
+    const counters = [...increments.values()];
+    const { rows } = await rawQuery<{ inserted: number }>(trx, PERSIST_EVENTS, [
+      ctx.program.id,
+      now,
+      items.map((i) => i.result.id),
+      items.map((i) => i.prepared.member.id),
+      items.map((i) => i.prepared.input.eventId),
+      items.map((i) => i.prepared.event.type),
+      items.map((i) => i.prepared.event.occurredAt),
+      items.map((i) => i.prepared.event.channel),
+      items.map((i) => i.result.status),
+      items.map((i) => i.result.reason),
+      jsonArray(items.map((i) => JSON.stringify(i.prepared.event.attributes))),
+      jsonArray(items.map((i) => JSON.stringify(i.result.totals))),
+      jsonArray(explanations.map((e) => e ?? 'null')),
+      counters.map((c) => c.scope),
+      counters.map((c) => c.key),
+      counters.map((c) => c.by),
+      reviews.map((r) => r.id),
+      reviews.map((r) => r.memberId),
+      reviews.map((r) => r.eventId),
+      reviews.map((r) => r.pointType),
+      reviews.map((r) => r.amount),
+      jsonArray(reviews.map((r) => JSON.stringify(r.details))),
+    ]);
+    if (rows[0]!.inserted !== items.length) throw new DuplicateRace();
+
     if (earns.length) await this.ledger.earnBatch(ctx, earns, trx);
-    if (reviews.length) {
-      await rawQuery(
-        trx,
-        `insert into award_reviews (id, program_id, member_id, event_id, point_type, amount, status, details, created_at)
-         select id, $1, member_id, event_id, point_type, amount, 'pending', details, $2
-         from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[]) as r(id, member_id, event_id, point_type, amount, details)`,
-        [ctx.program.id, now, reviews.map((r) => r.id), reviews.map((r) => r.memberId), reviews.map((r) => r.eventId), reviews.map((r) => r.pointType), reviews.map((r) => r.amount), reviews.map((r) => JSON.stringify(r.details))],
-      );
-    }
-    for (const { result, prepared } of items) {
-      if (result.status !== 'processed') continue;
-      await this.hooks.afterEvent(trx, ctx, {
+    const processed = items.filter(({ result }) => result.status === 'processed');
+    await this.hooks.afterEvents(
+      trx,
+      ctx,
+      processed.map(({ result, prepared }) => ({
         id: result.id!,
         externalId: prepared.input.eventId,
         type: prepared.event.type,
@@ -319,27 +298,36 @@ export class EventsService {
         attributes: prepared.event.attributes,
         memberId: prepared.member.id,
         totals: result.totals,
-      });
-    }
+      })),
+    );
   }
 
-  private async lockMembers(ctx: ProgramContext, exec: Executor, refs: string[], preview: boolean): Promise<Map<string, MemberRow>> {
-    if (refs.length === 0) return new Map();
+  /**
+   * The members the events name (by id or ext:{externalId}), locked in id order unless this is
+   * a preview, and the events among `inputs` received before, in one statement.
+   */
+  private async resolve(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean): Promise<{ members: Map<string, MemberRow>; stored: Map<string, StoredEventRow> }> {
+    const members = new Map<string, MemberRow>();
+    const stored = new Map<string, StoredEventRow>();
+    if (inputs.length === 0) return { members, stored };
+    const refs = inputs.map((i) => i.member);
     const ids = refs.filter((r) => !r.startsWith('ext:'));
     const externals = refs.filter((r) => r.startsWith('ext:')).map((r) => r.slice(4));
-    const { rows } = await rawQuery<MemberRow>(
+    const { rows } = await rawQuery<MemberRow & { prior: StoredEventRow | null }>(
       exec,
-      `select id, external_id, status, tags, birthday, joined_at from members
-       where program_id = $1 and (id = any($2::text[]) or external_id = any($3::text[]))
-       order by id${preview ? '' : ' for update'}`,
-      [ctx.program.id, ids, externals],
+      preview ? RESOLVE_PREVIEW : RESOLVE,
+      preview ? [ctx.program.id, ids, externals] : [ctx.program.id, ids, externals, inputs.map((i) => i.eventId)],
     );
-    const byRef = new Map<string, MemberRow>();
-    for (const m of rows) {
-      byRef.set(m.id, m);
-      byRef.set(`ext:${m.external_id}`, m);
+    for (const row of rows) {
+      if (row.prior) {
+        stored.set(row.prior.external_id, row.prior);
+        continue;
+      }
+      const { prior: _, ...m } = row;
+      members.set(m.id, m);
+      members.set(`ext:${m.external_id}`, m);
     }
-    return byRef;
+    return { members, stored };
   }
 
   private async loadCounters(exec: Executor, keys: ScopedKey[], preview: boolean): Promise<Map<string, number>> {
@@ -358,9 +346,7 @@ export class EventsService {
     }
     const { rows } = await rawQuery<{ scope_id: string; key: string; value: number }>(
       exec,
-      `select c.scope_id, c.key, c.value from earning_counters c
-       join unnest($1::text[], $2::text[]) as k(scope_id, key) on c.scope_id = k.scope_id and c.key = k.key
-       order by c.scope_id, c.key${!preview && programKeys.length ? ' for update of c' : ''}`,
+      !preview && programKeys.length ? COUNTERS_LOCKED : COUNTERS,
       [unique.map((k) => k.scope), unique.map((k) => k.key)],
     );
     for (const r of rows) values.set(`${r.scope_id}|${r.key}`, r.value);
@@ -450,6 +436,85 @@ function invalid(input: EventInput, error: { code: ErrorCode; message: string; d
 }
 
 const SELECT_EVENTS = `select id, member_id, external_id, type, status, reason, totals, explanation from events`;
+
+const COUNTERS = prepared(`select c.scope_id, c.key, c.value from earning_counters c
+  join unnest($1::text[], $2::text[]) as k(scope_id, key) on c.scope_id = k.scope_id and c.key = k.key
+  order by c.scope_id, c.key`);
+const COUNTERS_LOCKED = prepared(`${COUNTERS} for update of c`);
+
+const MEMBER_COLUMNS = 'id, external_id, status, tags, birthday, joined_at';
+const MEMBERS_NAMED = 'from members where program_id = $1 and (id = any($2::text[]) or external_id = any($3::text[])) order by id';
+
+/** Members (locked) and then, one per row in `prior`, the events of these ids received before. */
+const RESOLVE = prepared(`
+with m as (select ${MEMBER_COLUMNS} ${MEMBERS_NAMED} for update)
+select ${MEMBER_COLUMNS}, null::json as prior from m
+union all
+select null, null, null, null, null, null, row_to_json(e) from (${SELECT_EVENTS} where program_id = $1 and external_id = any($4::text[])) e`);
+
+const RESOLVE_PREVIEW = `select ${MEMBER_COLUMNS}, null::json as prior ${MEMBERS_NAMED}`;
+
+/**
+ * A batch's events, its counter increments and its held awards in one statement. JSON columns
+ * arrive as one JSON array each (a JSON null for no explanation): an array literal of JSON texts
+ * is slow to build and to parse once it reaches megabytes of explanations.
+ * $1 program, $2 received at, $3…$10 the events' scalar columns, $11 attributes, $12 totals,
+ * $13 explanations, $14…$16 counter increments, $17…$22 awards held for review.
+ */
+const PERSIST_EVENTS = prepared(`
+with inserted as (
+  insert into events (id, program_id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, received_at)
+  select id, $1, member_id, external_id, type, occurred_at, channel, attributes::jsonb, status, reason, totals::jsonb,
+    case when json_typeof(explanation) <> 'null' then explanation end, $2
+  from rows from (unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::timestamptz[]), unnest($8::text[]),
+    unnest($9::text[]), unnest($10::text[]), json_array_elements($11::json), json_array_elements($12::json), json_array_elements($13::json))
+    with ordinality as e(id, member_id, external_id, type, occurred_at, channel, status, reason, attributes, totals, explanation, ord)
+  order by ord
+  on conflict (program_id, external_id) do nothing
+  returning 1
+), counters as (
+  insert into earning_counters (scope_id, key, value) select * from unnest($14::text[], $15::text[], $16::bigint[])
+  on conflict (scope_id, key) do update set value = earning_counters.value + excluded.value
+), reviews as (
+  insert into award_reviews (id, program_id, member_id, event_id, point_type, amount, status, details, created_at)
+  select id, $1, member_id, event_id, point_type, amount, 'pending', details::jsonb, $2
+  from rows from (unnest($17::text[]), unnest($18::text[]), unnest($19::text[]), unnest($20::text[]), unnest($21::bigint[]), json_array_elements($22::json))
+    as r(id, member_id, event_id, point_type, amount, details)
+)
+select count(*)::int as inserted from inserted`);
+
+function jsonArray(texts: string[]): string {
+  return `[${texts.join(',')}]`;
+}
+
+/** The explanation of a result as it was stored, so a response sends the same text without serialising it again. */
+const explanationText = new WeakMap<EventResult, string>();
+
+function serialised(result: EventResult, text: string): string {
+  explanationText.set(result, text);
+  return text;
+}
+
+/**
+ * One event result as JSON, the fields of EventResultSchema only (what the route's serializer
+ * would write), reusing the stored explanation text where there is one.
+ */
+export function eventResultJson(r: EventResult): string {
+  const body = JSON.stringify({
+    eventId: r.eventId,
+    id: r.id,
+    memberId: r.memberId,
+    type: r.type,
+    status: r.status,
+    reason: r.reason,
+    replayed: r.replayed,
+    totals: r.totals,
+    awards: r.awards.map((a) => ({ kind: a.kind, ruleId: a.ruleId, ruleVersion: a.ruleVersion, pointType: a.pointType, amount: a.amount })),
+    error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message, details: r.error.details },
+  });
+  const explanation = explanationText.get(r) ?? JSON.stringify(r.explanation ?? null);
+  return `${body.slice(0, -1)},"explanation":${explanation}}`;
+}
 
 interface StoredEventRow {
   id: string;

@@ -77,15 +77,29 @@ export class EngagementService implements EngagementBus {
 
   /** The afterEvent hook: a processed behaviour event of a member. */
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
+    await this.afterEvents(trx, ctx, [event]);
+  }
+
+  /** The batched afterEvent hook: each event in order, with one read of its members' statuses. */
+  async afterEvents(trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]): Promise<void> {
     // Most events of most programs move no task, medal or invitation: skip them without a query.
+    const relevant: ProcessedEvent[] = [];
     const interest = await this.interestOf(trx, ctx);
-    if (!interest.invitations && !interest.types.has(event.type)) return;
-    const { rows } = await rawQuery<{ status: string }>(trx, 'select status from members where id = $1 and program_id = $2', [event.memberId, ctx.program.id]);
-    // A frozen or closed member makes no progress (and the ledger would refuse its rewards).
-    if (rows[0]?.status !== 'active') return;
-    const attributes = event.channel !== null && !('channel' in event.attributes) ? { ...event.attributes, channel: event.channel } : event.attributes;
-    await this.behaviour(trx, ctx, event.memberId, { id: event.id, type: event.type, occurredAt: event.occurredAt, attributes }, 0);
-    await this.invitations.onEvent(trx, ctx, event, attributes);
+    for (const event of events) if (interest.invitations || interest.types.has(event.type)) relevant.push(event);
+    if (relevant.length === 0) return;
+    const { rows } = await rawQuery<{ id: string; status: string }>(
+      trx,
+      'select id, status from members where id = any($1::text[]) and program_id = $2',
+      [[...new Set(relevant.map((e) => e.memberId))], ctx.program.id],
+    );
+    const status = new Map(rows.map((r) => [r.id, r.status]));
+    for (const event of relevant) {
+      // A frozen or closed member makes no progress (and the ledger would refuse its rewards).
+      if (status.get(event.memberId) !== 'active') continue;
+      const attributes = event.channel !== null && !('channel' in event.attributes) ? { ...event.attributes, channel: event.channel } : event.attributes;
+      await this.behaviour(trx, ctx, event.memberId, { id: event.id, type: event.type, occurredAt: event.occurredAt, attributes }, 0);
+      await this.invitations.onEvent(trx, ctx, event, attributes);
+    }
   }
 
   /**

@@ -17,7 +17,7 @@ export type { Invitation, InvitationSettings } from './invitations.service.js';
 export function engagementModule(deps: ModuleDeps, extra: { benefits?: BenefitGranter } = {}): LaurelModule<EngagementService> {
   const { ledger, members, pointTypes } = deps.core;
   const service = new EngagementService({ db: deps.db, ledger, members, pointTypes, benefits: extra.benefits });
-  deps.hooks.onAfterEvent('engagement', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
+  deps.hooks.onAfterEvents('engagement', (trx, ctx, events) => service.afterEvents(trx, ctx, events));
   // Tier medals move when a member reaches a tier (upgrades only: a medal once won is kept).
   deps.hooks.onTierChanged('engagement', (trx, ctx, changes) =>
     service.tiersReached(

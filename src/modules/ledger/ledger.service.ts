@@ -227,7 +227,7 @@ export class LedgerService {
     const cols = {
       txn: [] as string[], member: [] as string[], type: [] as string[], amount: [] as number[], key: [] as string[],
       sourceType: [] as (string | null)[], sourceId: [] as (string | null)[], reason: [] as (string | null)[],
-      details: [] as (string | null)[], expires: [] as (Date | null)[], lot: [] as string[], negative: [] as boolean[],
+      details: [] as string[], expires: [] as (Date | null)[], lot: [] as string[], negative: [] as boolean[],
       hash: [] as string[],
     };
     for (const item of items) {
@@ -241,7 +241,7 @@ export class LedgerService {
       cols.sourceType.push(item.source?.type ?? null);
       cols.sourceId.push(item.source?.id ?? null);
       cols.reason.push(item.reason ?? null);
-      cols.details.push(item.details === undefined ? null : JSON.stringify(item.details));
+      cols.details.push(item.details === undefined ? 'null' : `[${JSON.stringify(item.details)}]`);
       cols.expires.push(computeExpiry(type.expiryPolicy, { earnedAt: now, zone: ctx.program.timeZone, tierCode: item.tierCode ?? null }));
       cols.lot.push(newId('lot', now.getTime()));
       cols.negative.push(type.negativeBalance === 'allow');
@@ -249,7 +249,7 @@ export class LedgerService {
     }
     const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH, [
       ctx.program.id, actorLabel(ctx.actor), now, cols.txn, cols.member, cols.type, cols.amount, cols.key,
-      cols.sourceType, cols.sourceId, cols.reason, cols.details, cols.expires, cols.lot, cols.negative, cols.hash,
+      cols.sourceType, cols.sourceId, cols.reason, `[${cols.details.join(',')}]`, cols.expires, cols.lot, cols.negative, cols.hash,
     ]);
     const byId = new Map(rows.map((r) => [r.id, r.available]));
     return {

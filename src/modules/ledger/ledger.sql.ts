@@ -11,6 +11,7 @@
  * - The transaction row carries the idempotency key under a unique index: a duplicate inserts
  *   nothing (`on conflict do nothing`) and so changes nothing else.
  */
+import { prepared } from '../../db/database.js';
 import type { ConsumptionOrder } from './point-types.service.js';
 
 const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, related_id,
@@ -25,7 +26,7 @@ const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, sta
  * $18 expires at, $19 entry kind, $20 related id, $21 txn kind, $22 member status must be active,
  * $23 request fingerprint
  */
-export const EARN = `
+export const EARN = prepared(`
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
@@ -64,7 +65,7 @@ with m as (
   from acct
   returning id
 )
-select (select id from txn) as id, (select available from acct) as available, (select pending from acct) as pending`;
+select (select id from txn) as id, (select available from acct) as available, (select pending from acct) as pending`);
 
 /**
  * The first half of every debit: record the transaction and take the amount off `available`
@@ -75,7 +76,7 @@ select (select id from txn) as id, (select available from acct) as available, (s
  * $19 add to spent, $20 add to reserved, $21 counts as activity, $22 member must be active,
  * $23 request fingerprint
  */
-export const DEBIT_ACCOUNT = `
+export const DEBIT_ACCOUNT = prepared(`
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
@@ -94,7 +95,7 @@ with m as (
   where a.member_id = $2 and a.point_type_id = $4 and (a.available >= $5 or $6)
   returning a.available, a.pending
 )
-select (select id from txn) as id, (select available from acct) as available, (select pending from acct) as pending`;
+select (select id from txn) as id, (select available from acct) as available, (select pending from acct) as pending`);
 
 // Ties fall back to the creation sequence: lots earned at one instant are drawn in creation order.
 export const ORDER_BY: Record<ConsumptionOrder, string> = {
@@ -110,7 +111,7 @@ export const ORDER_BY: Record<ConsumptionOrder, string> = {
  * $7 entry amount (signed change to available), $8 available after, $9 pending after, $10 occurred at
  */
 export function drawFromLots(order: ConsumptionOrder): string {
-  return `
+  return prepared(`
 with candidates as (
   select id, remaining,
     coalesce(sum(remaining) over (order by ${ORDER_BY[order]} rows between unbounded preceding and 1 preceding), 0) as before
@@ -131,7 +132,7 @@ with candidates as (
   values ($5, $1, $2, $4, $6, $7, 0, $8, $9, $10)
   returning id
 )
-select coalesce((select sum(amount) from allocations), 0)::bigint as drawn`;
+select coalesce((select sum(amount) from allocations), 0)::bigint as drawn`);
 }
 
 export const INSERT_ENTRY = `
@@ -153,11 +154,16 @@ where member_id = $1 and point_type_id = $2 for update`;
  * summed per account before the upsert (one statement cannot update a row twice); each entry's
  * balance-after is the account's balance before the batch plus a running sum in input order;
  * each lot keeps what its credit added to the spendable balance (a debt is repaid first).
- * $1 program, $2 actor, $3 occurred at, $4… parallel arrays, one element per earn.
+ * $1 program, $2 actor, $3 occurred at, $4… parallel arrays, one element per earn, except $12:
+ * the details as one JSON array, each wrapped in a one-element array (null where none), since an
+ * array literal of JSON texts is slow to build and to parse once it reaches hundreds of kilobytes.
  */
-export const EARN_BATCH = `
+export const EARN_BATCH = prepared(`
 with input as (
-  select * from unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::text[], $15::boolean[], $16::text[])
+  select txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, (details -> 0)::jsonb as details,
+    expires_at, lot_id, negative_allowed, request_hash, ord
+  from rows from (unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::text[]), unnest($9::text[]),
+    unnest($10::text[]), unnest($11::text[]), json_array_elements($12::json), unnest($13::timestamptz[]), unnest($14::text[]), unnest($15::boolean[]), unnest($16::text[]))
     with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, request_hash, ord)
 ), txn as (
   insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at, request_hash)
@@ -195,4 +201,4 @@ with input as (
   select $1, member_id, point_type_id, txn_id, 'earn', amount, 0, after, pending, $3 from steps
   returning transaction_id, available_after
 )
-select transaction_id as id, available_after as available from entries`;
+select transaction_id as id, available_after as available from entries`);

@@ -21,7 +21,7 @@ export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
   const { ledger, members, pointTypes } = deps.core;
   const config = new TierConfigService(deps.db, pointTypes);
   const service = new TiersService(deps.db, config, ledger, members, deps.hooks, deps.sweepWalkers);
-  deps.hooks.onAfterEvent('tiers', (trx, ctx, event) => service.afterEvent(trx, ctx, event));
+  deps.hooks.onAfterEvents('tiers', (trx, ctx, events) => service.afterEvents(trx, ctx, events));
   deps.hooks.onMemberFacts('tiers', (exec, ctx, ids) => service.memberFacts(exec, ctx, ids));
   // tier.changed webhooks, in the transaction of the change.
   deps.hooks.onTierChanged('tiers', (trx, ctx, changes) => announceChanges(trx, ctx, changes));

@@ -194,8 +194,23 @@ export class TiersService {
 
   /** The afterEvent hook: the event's contributions to the ladder's metrics, then a real-time upgrade check. */
   async afterEvent(trx: Trx, ctx: ProgramContext, event: ProcessedEvent): Promise<void> {
+    await this.afterEvents(trx, ctx, [event]);
+  }
+
+  /**
+   * The batched afterEvent hook: the ladder is read once, and only events that feed a metric
+   * touch the database, each in order (an upgrade names the event that caused it).
+   */
+  async afterEvents(trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]): Promise<void> {
     const ladder = await this.config.ladder(ctx.program.id, trx);
     if (!ladder) return;
+    for (const event of events) {
+      const contributions = this.contributionsOf(ladder, ctx, event);
+      if (contributions.length) await this.contribute(trx, ctx, event.memberId, contributions, { cause: 'event', causeId: event.id }, ladder);
+    }
+  }
+
+  private contributionsOf(ladder: Ladder, ctx: ProgramContext, event: ProcessedEvent): Contribution[] {
     const date = localDate(event.occurredAt, ctx.program.timeZone);
     const contributions: Contribution[] = [];
     for (const m of ladder.metrics) {
@@ -216,8 +231,7 @@ export class TiersService {
         if (amount && amount > 0) contributions.push({ metric: m.code, date, value: amount });
       }
     }
-    if (contributions.length === 0) return;
-    await this.contribute(trx, ctx, event.memberId, contributions, { cause: 'event', causeId: event.id }, ladder);
+    return contributions;
   }
 
   /**
