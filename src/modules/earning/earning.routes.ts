@@ -65,15 +65,20 @@ export function earningRoutes(app: App, deps: EarningRoutesDeps): void {
       schema: {
         tags: ['events'],
         summary: 'Report up to 1,000 events in one call; each gets its own result (invalid ones are refused alone)',
+        description:
+          'Results carry their explanation only with `explain=true`: a batch of a thousand explanations is megabytes that bulk senders rarely read. ' +
+          'Every explanation is stored either way: GET /events/{eventId} returns it.',
         params: ProgramParams,
+        querystring: Type.Object({ explain: Type.Optional(Type.Boolean({ default: false, description: 'include each result’s explanation' })) }),
         body: BatchBody,
         response: { 200: Type.Object({ results: Type.Array(EventResultSchema) }), ...errors },
       },
     },
     async (request, reply) => {
       const results = await events.ingestBatch(programContextOf(request), request.body.events);
+      const explain = request.query.explain === true;
       // Written by hand to send each stored explanation's text as it is, not serialised again.
-      return reply.type('application/json; charset=utf-8').send(`{"results":[${results.map(eventResultJson).join(',')}]}`);
+      return reply.type('application/json; charset=utf-8').send(`{"results":[${results.map((r) => eventResultJson(r, explain)).join(',')}]}`);
     },
   );
 

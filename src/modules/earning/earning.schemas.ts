@@ -46,7 +46,7 @@ export const EventResultSchema = Type.Object({
   awards: Type.Array(
     Type.Object({ kind: Type.String(), ruleId: Type.String(), ruleVersion: Type.Integer(), pointType: Type.String(), amount: Type.Integer() }),
   ),
-  explanation: Type.Unknown({ description: 'the white-box breakdown: every rule and campaign considered, why, each multiplier and cap' }),
+  explanation: Type.Optional(Type.Unknown({ description: 'the white-box breakdown: every rule and campaign considered, why, each multiplier and cap (in a batch, only with explain=true)' })),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) })),
 });
 

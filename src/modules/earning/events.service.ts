@@ -499,7 +499,7 @@ function serialised(result: EventResult, text: string): string {
  * One event result as JSON, the fields of EventResultSchema only (what the route's serializer
  * would write), reusing the stored explanation text where there is one.
  */
-export function eventResultJson(r: EventResult): string {
+export function eventResultJson(r: EventResult, withExplanation = true): string {
   const body = JSON.stringify({
     eventId: r.eventId,
     id: r.id,
@@ -512,6 +512,7 @@ export function eventResultJson(r: EventResult): string {
     awards: r.awards.map((a) => ({ kind: a.kind, ruleId: a.ruleId, ruleVersion: a.ruleVersion, pointType: a.pointType, amount: a.amount })),
     error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message, details: r.error.details },
   });
+  if (!withExplanation) return body;
   const explanation = explanationText.get(r) ?? JSON.stringify(r.explanation ?? null);
   return `${body.slice(0, -1)},"explanation":${explanation}}`;
 }
