@@ -17,6 +17,16 @@ export interface Config {
   /** Run the job scheduler in this process. */
   readonly scheduler: boolean;
   readonly natsUrl: string | undefined;
+  /** Broker ingestion (NATS JetStream): used only when natsUrl is set. */
+  readonly nats: {
+    readonly stream: string;
+    readonly subject: string;
+    readonly durable: string;
+    readonly batchSize: number;
+    readonly ackWaitSeconds: number;
+    readonly maxDeliver: number;
+    readonly deadLetterSubject: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -61,6 +71,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (natsUrl !== undefined && !/^nats:\/\//.test(natsUrl)) {
     throw new ConfigError(`LAUREL_NATS_URL must be a nats:// URL, got "${natsUrl}"`);
   }
+  const name = (variable: string, fallback: string, pattern: RegExp, what: string): string => {
+    const value = env[variable] || fallback;
+    if (!pattern.test(value)) throw new ConfigError(`${variable} must be ${what}, got "${value}"`);
+    return value;
+  };
+  // NATS subjects are dot-separated tokens; a filter may end in > or use * for one token.
+  const SUBJECT = /^[^\s.*>]+(\.([^\s.*>]+|\*))*(\.>)?$/;
+  const nats = Object.freeze({
+    stream: name('LAUREL_NATS_STREAM', 'LAUREL_EVENTS', /^[\w-]{1,64}$/, 'a stream name (letters, digits, _ or -)'),
+    subject: name('LAUREL_NATS_SUBJECT', 'laurel.events.>', SUBJECT, 'a NATS subject or filter'),
+    durable: name('LAUREL_NATS_DURABLE', 'laurel-ingest', /^[\w-]{1,64}$/, 'a consumer name (letters, digits, _ or -)'),
+    batchSize: integer(env, 'LAUREL_NATS_BATCH', 200, 1, 1000),
+    ackWaitSeconds: integer(env, 'LAUREL_NATS_ACK_WAIT_SECONDS', 30, 5, 3600),
+    maxDeliver: integer(env, 'LAUREL_NATS_MAX_DELIVER', 10, 1, 1000),
+    deadLetterSubject: env.LAUREL_NATS_DEAD_LETTER_SUBJECT ? name('LAUREL_NATS_DEAD_LETTER_SUBJECT', '', /^[^\s*>]+$/, 'a NATS subject without wildcards') : undefined,
+  });
   return Object.freeze({
     port: integer(env, 'PORT', 3000, 0, 65535),
     host,
@@ -71,5 +97,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maintenanceMinutes: integer(env, 'LAUREL_MAINTENANCE_MINUTES', 10, 1, 24 * 60),
     scheduler: bool(env, 'LAUREL_SCHEDULER', true),
     natsUrl,
+    nats,
   });
 }

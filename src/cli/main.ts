@@ -8,6 +8,8 @@ import { migrate } from '../db/migrate.js';
 import { seedDemo } from '../demo/seed.js';
 import { verifyLedger } from '../modules/ledger/index.js';
 import type { OperatorsService } from '../modules/operators/index.js';
+import { NatsIngestion } from '../integration/nats/ingestion.js';
+import type { EventsService } from '../modules/earning/index.js';
 
 const USAGE = `laurel ${VERSION} — membership and points platform
 
@@ -20,7 +22,8 @@ commands:
   verify-ledger [programId]
                    check every ledger invariant; exits 1 and lists violations when one fails
 
-environment: PORT, HOST, DATABASE_URL, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL (see README)`;
+environment: PORT, HOST, DATABASE_URL, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL,
+             LAUREL_NATS_URL (and LAUREL_NATS_STREAM, _SUBJECT, _DURABLE… for broker ingestion) (see README)`;
 
 async function open(config: Config) {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') });
@@ -46,6 +49,15 @@ async function serve(config: Config, demo: boolean): Promise<void> {
   if (database.engine === 'pglite') await analyze(database);
   const stopMaintenance = startEmbeddedMaintenance(database, config.maintenanceMinutes, log);
   if (config.scheduler) laurel.scheduler.start();
+  // Broker ingestion only when configured; it connects (and reconnects) in the background, so
+  // the API serves whether or not the broker is reachable.
+  const ingestion = config.natsUrl
+    ? new NatsIngestion(
+        { events: (laurel.services.earning as { events: EventsService }).events, access: laurel.services.access, programs: laurel.services.programs, log: log.child({ component: 'nats' }) },
+        { url: config.natsUrl, ...config.nats },
+      )
+    : null;
+  ingestion?.start();
 
   const address = await laurel.http.listen({ port: config.port, host: config.host });
   const base = address.replace('[::1]', 'localhost');
@@ -59,6 +71,7 @@ async function serve(config: Config, demo: boolean): Promise<void> {
   lines.splice(2, 0, `  console:       ${base}/console   (member portal: ${base}/portal)`);
   if (generated) lines.push(`  admin key:     ${generated}   (shown once; it is stored hashed)`);
   if (firstAdmin) lines.push(`  console admin: ${firstAdmin.username} / ${firstAdmin.password}   (shown once; change it)`);
+  if (config.natsUrl) lines.push(`  NATS ingestion: ${config.natsUrl} stream ${config.nats.stream}, subject ${config.nats.subject}, consumer ${config.nats.durable}`);
   if (seeded) {
     lines.push(`  demo program:  ${seeded.programId}`);
     lines.push(`  demo API key:  ${seeded.apiKey}   (shown once)`);
@@ -71,6 +84,8 @@ async function serve(config: Config, demo: boolean): Promise<void> {
     closing = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     stopMaintenance();
+    // Stop fetching first: the batch in hand commits and is acked before the database closes.
+    await ingestion?.stop();
     // Fastify's close waits for in-flight requests, then the scheduler's running job, then the pool.
     await laurel.close();
     process.exit(0);

@@ -33,4 +33,11 @@ export interface ProgramContext {
   program: ProgramSnapshot;
   clock: Clock;
   actor: Actor;
+  /** where the request comes from (the `Laurel-Channel` header, `portal`…): recorded on ledger transactions for settlement */
+  channel?: string | null | undefined;
+}
+
+/** The API client a ledger transaction is attributed to (partner settlement): the key that asked, if any. */
+export function apiKeyOf(actor: Actor): string | null {
+  return actor.type === 'api_key' ? actor.id : null;
 }

@@ -78,6 +78,21 @@ function bearer(request: FastifyRequest): string | null {
   return match ? match[1]! : null;
 }
 
+/**
+ * The channel a request speaks for (`Laurel-Channel: app`), recorded on the ledger transactions
+ * it makes so partners are settled per channel. Same shape as an event's channel; anything else
+ * is refused rather than silently dropped.
+ */
+function channelOf(request: FastifyRequest): string | null {
+  const raw = request.headers['laurel-channel'];
+  if (raw === undefined || raw === '') return null;
+  const value = Array.isArray(raw) ? raw[0]! : raw;
+  if (!/^[\w.:-]{1,64}$/.test(value)) {
+    throw new AppError('validation_failed', 'the Laurel-Channel header must be 1 to 64 letters, digits, _ . : or -', { header: 'Laurel-Channel' });
+  }
+  return value;
+}
+
 export function programContextOf(request: FastifyRequest): ProgramContext {
   if (!request.programContext) throw new Error(`route ${request.routeOptions.url} has no program context`);
   return request.programContext;
@@ -121,6 +136,7 @@ export function installAuth(app: FastifyInstance, access: AccessService, program
         },
         clock: clockOf(program),
         actor: principal.kind === 'deployment_admin' ? { type: 'admin' } : { type: 'api_key', id: principal.keyId },
+        channel: channelOf(request),
       };
     }
     if (required !== 'deployment' && !hasScope(principal, required)) {
@@ -150,6 +166,7 @@ export function installAuth(app: FastifyInstance, access: AccessService, program
         program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
         clock: clockOf(program),
         actor: { type: 'operator', id },
+        channel: channelOf(request) ?? 'console',
       };
     }
     if (required !== 'deployment' && !scopes.has(required) && !scopes.has('admin')) {

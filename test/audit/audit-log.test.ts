@@ -46,8 +46,10 @@ describe.each(engines)('audit log (%s)', (engine) => {
     const all = await t.api('GET', `${base}/audit-log`, { key });
     expect(all.status).toBe(200);
     const kinds = all.body.data.map((e: { resourceType: string; action: string }) => `${e.resourceType}:${e.action}`);
-    expect(kinds).toEqual(['adjustment:adjust', 'webhook:create', 'item:update', 'item:create', 'rule:update', 'rule:create']);
-    for (const e of all.body.data) expect(e.actor).toBe(`api_key:${keyId}`);
+    // the program's key, made by the deployment admin, is the first change
+    expect(kinds).toEqual(['adjustment:adjust', 'webhook:create', 'item:update', 'item:create', 'rule:update', 'rule:create', 'api_key:create']);
+    for (const e of all.body.data.slice(0, -1)) expect(e.actor).toBe(`api_key:${keyId}`);
+    expect(all.body.data.at(-1)).toMatchObject({ actor: 'admin', resourceId: keyId });
     expect(all.body.data[0].at).toBe('2026-04-01T02:00:00.000Z');
 
     const ruleLog = await t.api('GET', `${base}/audit-log?resource=rule:${rule.body.id}`, { key });
@@ -62,11 +64,11 @@ describe.each(engines)('audit log (%s)', (engine) => {
     const webhook = (await t.api('GET', `${base}/audit-log?resource=webhook`, { key })).body.data[0];
     expect(JSON.stringify(webhook)).not.toContain(hook.body.secret);
 
-    expect((await t.api('GET', `${base}/audit-log?actor=admin`, { key })).body.data).toHaveLength(0);
+    expect((await t.api('GET', `${base}/audit-log?actor=admin`, { key })).body.data).toHaveLength(1);
     expect((await t.api('GET', `${base}/audit-log?from=2026-04-02T00:00:00Z`, { key })).body.data).toHaveLength(0);
     expect((await t.api('GET', `${base}/audit-log?to=2026-04-02T00:00:00Z&limit=2`, { key })).body.nextCursor).not.toBeNull();
     const page2 = await t.api('GET', `${base}/audit-log?limit=4&cursor=${(await t.api('GET', `${base}/audit-log?limit=4`, { key })).body.nextCursor}`, { key });
-    expect(page2.body.data.map((e: { resourceType: string }) => e.resourceType)).toEqual(['rule', 'rule']);
+    expect(page2.body.data.map((e: { resourceType: string }) => e.resourceType)).toEqual(['rule', 'rule', 'api_key']);
 
     const ro = (await t.api('POST', `${base}/api-keys`, { key, body: { name: 'ro', scopes: ['read'] } })).body.secret;
     expect((await t.api('GET', `${base}/audit-log`, { key: ro })).body.error.code).toBe('forbidden');

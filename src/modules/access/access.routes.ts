@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { commonErrors, DateTime, Nullable, ProgramParams } from '../../http/schemas.js';
+import { programContextOf } from '../../http/auth.js';
 import { runIdempotent } from '../../http/idempotency.js';
 import type { App } from '../../http/types.js';
 import { SCOPES, type AccessService, type Scope } from './access.service.js';
@@ -42,7 +43,7 @@ export function accessRoutes(app: App, access: AccessService): void {
       },
     },
     (request, reply) =>
-      runIdempotent(app.db, request, reply, 201, (trx) => access.createKey(trx, request.params.programId, request.body)),
+      runIdempotent(app.db, request, reply, 201, (trx) => access.createKey(trx, request.params.programId, request.body, programContextOf(request))),
   );
 
   app.get(
@@ -66,6 +67,6 @@ export function accessRoutes(app: App, access: AccessService): void {
       },
     },
     (request, reply) =>
-      runIdempotent(app.db, request, reply, 200, (trx) => access.revokeKey(trx, request.params.programId, request.params.keyId)),
+      runIdempotent(app.db, request, reply, 200, (trx) => access.revokeKey(trx, request.params.programId, request.params.keyId, programContextOf(request))),
   );
 }

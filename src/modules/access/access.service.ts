@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { systemClock, type Clock } from '../../core/clock.js';
+import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId, randomToken } from '../../core/ids.js';
 import type { Executor } from '../../db/database.js';
 import type { ApiKeysTable, DB } from '../../db/schema.js';
@@ -115,10 +117,12 @@ export class AccessService {
     return principal;
   }
 
+  /** `audit`: the context of the request, when the key is made through the API (never the secret). */
   async createKey(
     trx: Executor,
     programId: string,
     input: { name: string; scopes: Scope[] },
+    audit?: ProgramContext,
   ): Promise<{ key: ApiKey; secret: string }> {
     if (input.scopes.length === 0) throw new AppError('validation_failed', 'a key needs at least one scope', { field: 'scopes' });
     const secret = `lrl_${randomToken(30)}`;
@@ -135,7 +139,9 @@ export class AccessService {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return { key: toApiKey(row), secret };
+    const key = toApiKey(row);
+    if (audit) await recordAudit(trx, audit, { action: 'create', resourceType: 'api_key', resourceId: key.id, after: key });
+    return { key, secret };
   }
 
   async listKeys(programId: string): Promise<ApiKey[]> {
@@ -149,7 +155,8 @@ export class AccessService {
     return rows.map(toApiKey);
   }
 
-  async revokeKey(trx: Executor, programId: string, keyId: string): Promise<ApiKey> {
+  async revokeKey(trx: Executor, programId: string, keyId: string, audit?: ProgramContext): Promise<ApiKey> {
+    const prior = await trx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('program_id', '=', programId).executeTakeFirst();
     const row = await trx
       .updateTable('api_keys')
       .set({ revoked_at: sql<Date>`coalesce(revoked_at, ${this.clock.now()})` })
@@ -159,6 +166,11 @@ export class AccessService {
       .executeTakeFirst();
     if (!row) throw new AppError('not_found', `api key ${keyId} does not exist`, { id: keyId });
     this.cache.clear();
-    return toApiKey(row);
+    const key = toApiKey(row);
+    // Revoking twice changes nothing, and records nothing.
+    if (audit && prior && prior.revoked_at === null) {
+      await recordAudit(trx, audit, { action: 'revoke', resourceType: 'api_key', resourceId: key.id, before: toApiKey(prior), after: key });
+    }
+    return key;
   }
 }

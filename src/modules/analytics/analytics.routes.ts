@@ -40,7 +40,7 @@ export function analyticsRoutes(app: App, analytics: AnalyticsService): void {
         tags: ['reports'],
         summary: 'A report for a period in the program time zone, by day, week or month (JSON or CSV)',
         description:
-          'points: issued, spent, refunded, expired, reversed, adjusted and outstanding (liability) per point type; consumption: spent ÷ issued, median days from earning to spending, breakage (expired ÷ (spent + expired)); rules: awards per rule and campaign; tasks: completions; tiers: distribution now and movement; benefits: utilisation; check-ins; streaks; exchanges: by item and category; draws; members: new, active, total.',
+          'points: issued, spent, refunded, expired, reversed, adjusted and outstanding (liability) per point type; consumption: spent ÷ issued, median days from earning to spending, breakage (expired ÷ (spent + expired)); rules: awards per rule and campaign; tasks: completions; tiers: distribution now and movement; benefits: utilisation; check-ins; streaks; exchanges: by item and category; draws; members: new, active, total; settlement: points issued and redeemed per API client and channel (partner settlement; a refund or clawback counts against the client and channel of what it follows).',
         params: ReportParams,
         querystring: ReportQuery,
         response: { 200: ReportSchema, ...commonErrors },

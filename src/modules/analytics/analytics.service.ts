@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.js';
 import { rawQuery, type Executor } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 
-export const REPORTS = ['points', 'consumption', 'rules', 'tasks', 'tiers', 'benefits', 'check-ins', 'streaks', 'exchanges', 'draws', 'members'] as const;
+export const REPORTS = ['points', 'consumption', 'rules', 'tasks', 'tiers', 'benefits', 'check-ins', 'streaks', 'exchanges', 'draws', 'members', 'settlement'] as const;
 export type ReportName = (typeof REPORTS)[number];
 export type GroupBy = 'day' | 'week' | 'month';
 export type Cell = string | number | null;
@@ -112,6 +112,11 @@ export class AnalyticsService {
         return make(['period', 'drawId', 'code', 'plays', 'players', 'freePlays', 'pointsSpent', 'prizesWon'], await this.draws(p, r));
       case 'members':
         return make(['period', 'newMembers', 'activeMembers', 'totalMembers'], await this.members(p, r));
+      case 'settlement':
+        return make(
+          ['period', 'apiKeyId', 'apiKeyName', 'channel', 'pointType', 'issued', 'reversed', 'netIssued', 'redeemed', 'refunded', 'netRedeemed', 'adjusted', 'transactions'],
+          await this.settlement(p, r),
+        );
     }
   }
 
@@ -208,6 +213,46 @@ export class AnalyticsService {
       rows.push(...perType);
     }
     return rows.sort((a, b) => String(a.period).localeCompare(String(b.period)) || String(a.pointType).localeCompare(String(b.pointType)));
+  }
+
+  /**
+   * Partner settlement: points issued and redeemed per API client and channel. A transaction
+   * counts for the client and channel it is attributed to (`api_key_id`, `channel`, migration
+   * 0012): a refund or clawback made later, by anyone, reduces the figures of the partner whose
+   * request placed the original. Rows without a key are operators, the admin key and jobs.
+   */
+  private async settlement(programId: string, r: Range) {
+    const { rows } = await rawQuery<Record<string, unknown>>(
+      this.db,
+      `select ${this.bucket('t.occurred_at')} as period, t.api_key_id, k.name as api_key_name, t.channel, pt.code,
+         coalesce(sum(t.amount) filter (where t.kind = 'earn'), 0) as issued,
+         coalesce(sum(t.amount) filter (where t.kind in ('reversal', 'cancel_pending')), 0) as reversed,
+         coalesce(sum(t.amount) filter (where t.kind in ('spend', 'capture')), 0) as redeemed,
+         coalesce(sum(t.amount) filter (where t.kind = 'refund'), 0) as refunded,
+         coalesce(sum(case when t.status = 'debit' then -t.amount else t.amount end) filter (where t.kind = 'adjustment'), 0) as adjusted,
+         count(*) as transactions
+       from ledger_transactions t
+       join point_types pt on pt.id = t.point_type_id
+       left join api_keys k on k.id = t.api_key_id
+       where t.program_id = $1 and t.occurred_at >= $2 and t.occurred_at < $5
+         and t.kind in ('earn', 'reversal', 'cancel_pending', 'spend', 'capture', 'refund', 'adjustment')
+       group by 1, 2, 3, 4, 5`,
+      this.params(programId, r),
+    );
+    const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+    return rows
+      .map((x) => {
+        const [issued, reversed, redeemed, refunded] = [x.issued, x.reversed, x.redeemed, x.refunded].map(num) as [number, number, number, number];
+        const who = { period: day(x.period), apiKeyId: text(x.api_key_id), apiKeyName: text(x.api_key_name), channel: text(x.channel), pointType: String(x.code) };
+        return { ...who, issued, reversed, netIssued: issued - reversed, redeemed, refunded, netRedeemed: redeemed - refunded, adjusted: num(x.adjusted), transactions: num(x.transactions) };
+      })
+      .sort(
+        (a, b) =>
+          a.period.localeCompare(b.period) ||
+          (a.apiKeyId ?? '~').localeCompare(b.apiKeyId ?? '~') ||
+          (a.channel ?? '~').localeCompare(b.channel ?? '~') ||
+          a.pointType.localeCompare(b.pointType),
+      );
   }
 
   private async consumption(programId: string, r: Range) {

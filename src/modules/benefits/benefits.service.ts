@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { emitMessage } from '../../core/hooks.js';
+import { emitMessage, recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
 import { inZone } from '../../core/zoned-time.js';
@@ -253,7 +253,9 @@ export class BenefitsService {
           input.quota?.period ?? 'none', input.quota?.uses ?? null, now,
         ],
       );
-      return toBenefit(rows[0]!);
+      const benefit = toBenefit(rows[0]!);
+      await recordAudit(trx, ctx, { action: 'create', resourceType: 'benefit', resourceId: benefit.code, after: benefit });
+      return benefit;
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `a benefit with code "${input.code}" already exists`, { code: input.code });
       throw err;
@@ -281,7 +283,9 @@ export class BenefitsService {
         patch.status ?? current.status, ctx.clock.now(),
       ],
     );
-    return toBenefit(rows[0]!);
+    const after = toBenefit(rows[0]!);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'benefit', resourceId: current.code, before: current, after });
+    return after;
   }
 
   async get(ctx: ProgramContext, code: string, exec: Executor = this.db): Promise<Benefit> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
@@ -102,7 +103,9 @@ export class CharityService {
          values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning *`,
         [newId('cause', now.getTime()), ctx.program.id, input.code, input.name, input.description ?? null, input.targetPoints, input.endsAt ? new Date(input.endsAt) : null, now],
       );
-      return toCause(rows[0]!);
+      const cause = toCause(rows[0]!);
+      await recordAudit(trx, ctx, { action: 'create', resourceType: 'cause', resourceId: cause.id, after: cause });
+      return cause;
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `a cause with code "${input.code}" already exists`, { code: input.code });
       throw err;
@@ -119,7 +122,9 @@ export class CharityService {
         patch.status ?? cur.status, patch.endsAt !== undefined ? (patch.endsAt ? new Date(patch.endsAt) : null) : cur.endsAt, ctx.clock.now(),
       ],
     );
-    return toCause(rows[0]!);
+    const after = toCause(rows[0]!);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'cause', resourceId: cur.id, before: cur, after });
+    return after;
   }
 
   async get(ctx: ProgramContext, causeId: string, exec: Executor = this.db): Promise<Cause> {

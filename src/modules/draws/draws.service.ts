@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
+import { recordAudit } from '../../core/hooks.js';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
@@ -295,7 +296,9 @@ export class DrawsService {
       );
     }
     await rawQuery(trx, 'update draws set fallback_prize_id = $2 where id = $1', [drawId, fallbackId]);
-    return this.get(ctx, drawId, trx);
+    const draw = await this.get(ctx, drawId, trx);
+    await recordAudit(trx, ctx, { action: 'create', resourceType: 'draw', resourceId: drawId, after: draw });
+    return draw;
   }
 
   private checkConfig(cost: number, free: number, daily: number | null | undefined, wins: number | null | undefined, startsAt?: string | null, endsAt?: string | null) {
@@ -326,7 +329,9 @@ export class DrawsService {
         cost, free, pick(patch.dailyPlayLimit, cur.dailyPlayLimit), pick(patch.winLimitPerMember, cur.winLimitPerMember), startsAt, endsAt, ctx.clock.now(),
       ],
     );
-    return this.get(ctx, drawId, trx);
+    const after = await this.get(ctx, drawId, trx);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'draw', resourceId: cur.id, before: cur, after });
+    return after;
   }
 
   /** Change a prize's weight (the published odds change with it) or stock (set, or a guarded delta). */
@@ -350,7 +355,9 @@ export class DrawsService {
       [prizeId, patch.weight ?? null, patch.stock !== undefined, patch.stock ?? null, patch.stockDelta ?? null],
     );
     if (rowCount === 0) throw new AppError('out_of_stock', `prize ${prizeId} has ${prize.stock ?? 'unlimited'} in stock`, { stock: prize.stock });
-    return this.get(ctx, drawId, trx);
+    const after = await this.get(ctx, drawId, trx);
+    await recordAudit(trx, ctx, { action: 'update_prize', resourceType: 'draw', resourceId: draw.id, before: prize, after: after.prizes.find((p) => p.id === prizeId) });
+    return after;
   }
 
   async get(ctx: ProgramContext, drawId: string, exec: Executor = this.db, forUpdate = false): Promise<Draw> {

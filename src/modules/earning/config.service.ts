@@ -140,6 +140,10 @@ export class EarningConfigService {
       throw new AppError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
     }
     const now = ctx.clock.now();
+    const prior = await rawQuery<{ name: string; attributes_schema: unknown }>(trx, 'select name, attributes_schema from event_types where program_id = $1 and code = $2', [
+      ctx.program.id,
+      input.code,
+    ]);
     await rawQuery(
       trx,
       `insert into event_types (program_id, code, name, attributes_schema, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)
@@ -147,7 +151,10 @@ export class EarningConfigService {
       [ctx.program.id, input.code, input.name, JSON.stringify(input.attributesSchema), now],
     );
     await this.bump(ctx, trx);
-    return { code: input.code, name: input.name, builtIn: false, attributesSchema: input.attributesSchema as EventAttributesSchema };
+    const saved: EventType = { code: input.code, name: input.name, builtIn: false, attributesSchema: input.attributesSchema as EventAttributesSchema };
+    const before = prior.rows[0] && { code: input.code, name: prior.rows[0].name, attributesSchema: prior.rows[0].attributes_schema };
+    await recordAudit(trx, ctx, { action: before ? 'update' : 'create', resourceType: 'event_type', resourceId: input.code, before, after: saved });
+    return saved;
   }
 
   // ------------------------------------------------------------ rules and campaigns

@@ -250,6 +250,7 @@ export class EventsService {
             reason: prepared.event.type,
             details,
             tierCode: prepared.context.tierCode,
+            channel: prepared.event.channel,
           });
         }
       }

@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { ProgramContext, ProgramSnapshot } from '../../core/context.js';
 import { fixedClock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -175,7 +176,9 @@ export class GrantsService {
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning *`,
       [newId('job', now.getTime()), ctx.program.id, input.name, input.pointType, input.amount, JSON.stringify(input.audience), JSON.stringify(input.schedule), next, next ? 'active' : 'done', now],
     );
-    return toGrant(rows[0]!);
+    const grant = toGrant(rows[0]!);
+    await recordAudit(trx, ctx, { action: 'create', resourceType: 'grant', resourceId: grant.id, after: grant });
+    return grant;
   }
 
   async list(ctx: ProgramContext): Promise<Grant[]> {

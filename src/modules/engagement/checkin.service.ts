@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { emitMessage } from '../../core/hooks.js';
+import { emitMessage, recordAudit } from '../../core/hooks.js';
 import { addLocalDays, daysBetween, localDate } from '../../core/zoned-time.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -113,6 +113,7 @@ export class CheckinService {
     await this.pointTypes.get(ctx, schedule.makeUp.costPointType, trx);
     if (schedule.growth) await this.pointTypes.get(ctx, schedule.growth.pointType, trx);
     const now = ctx.clock.now();
+    const prior = await rawQuery<{ config: unknown; version: number }>(trx, 'select config, version from checkin_schedules where program_id = $1', [ctx.program.id]);
     const { rows } = await rawQuery<{ version: number; updated_at: Date }>(
       trx,
       `insert into checkin_schedules (program_id, config, version, updated_at) values ($1, $2, 1, $3)
@@ -120,7 +121,9 @@ export class CheckinService {
        returning version, updated_at`,
       [ctx.program.id, JSON.stringify(schedule), now],
     );
-    return { ...schedule, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
+    const view = { ...schedule, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
+    await recordAudit(trx, ctx, { action: prior.rows[0] ? 'update' : 'create', resourceType: 'checkin_schedule', resourceId: ctx.program.id, before: prior.rows[0], after: view });
+    return view;
   }
 
   async checkIn(ctx: ProgramContext, memberRef: string, trx: Trx): Promise<CheckIn> {

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import type { ProcessedEvent } from '../../core/hooks.js';
+import { recordAudit, type ProcessedEvent } from '../../core/hooks.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService, PointTypesService } from '../ledger/index.js';
@@ -125,6 +125,7 @@ export class InvitationsService {
     };
     checkConditions(settings.qualifyingEvent.conditions, 'qualifyingEvent.conditions');
     for (const r of [...settings.inviterRewards, ...settings.inviteeRewards]) await this.pointTypes.get(ctx, r.pointType, trx);
+    const prior = await rawQuery<{ config: unknown; version: number }>(trx, 'select config, version from invitation_settings where program_id = $1', [ctx.program.id]);
     const { rows } = await rawQuery<{ version: number; updated_at: Date }>(
       trx,
       `insert into invitation_settings (program_id, config, version, updated_at) values ($1, $2, 1, $3)
@@ -132,7 +133,9 @@ export class InvitationsService {
        returning version, updated_at`,
       [ctx.program.id, JSON.stringify(settings), ctx.clock.now()],
     );
-    return { ...settings, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
+    const view = { ...settings, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
+    await recordAudit(trx, ctx, { action: prior.rows[0] ? 'update' : 'create', resourceType: 'invitation_settings', resourceId: ctx.program.id, before: prior.rows[0], after: view });
+    return view;
   }
 
   /** The member's referral code, created on first request (the same code ever after). */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { actorLabel, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { emitMessage } from '../../core/hooks.js';
+import { emitMessage, recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -97,7 +97,9 @@ export class MedalsService {
           input.criterion.kind, eventType, JSON.stringify(levels), input.position ?? 0, now,
         ],
       );
-      return toMedal(rows[0]!);
+      const created = toMedal(rows[0]!);
+      await recordAudit(trx, ctx, { action: 'create', resourceType: 'medal', resourceId: created.id, after: created });
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `a medal with code "${input.code}" already exists`, { code: input.code });
       throw err;
@@ -116,7 +118,9 @@ export class MedalsService {
         patch.status ?? medal.status, patch.position ?? medal.position, ctx.clock.now(),
       ],
     );
-    return toMedal(rows[0]!);
+    const after = toMedal(rows[0]!);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'medal', resourceId: medal.id, before: medal, after });
+    return after;
   }
 
   async list(ctx: ProgramContext): Promise<Medal[]> {
@@ -225,7 +229,9 @@ export class MedalsService {
 
   async awardByOperator(ctx: ProgramContext, memberRef: string, medalRef: string, level: number, reason: string, trx: Trx): Promise<MedalAward> {
     const member = await this.members.get(ctx, memberRef, trx);
-    return this.award(trx, ctx, member.id, medalRef, level, { type: 'manual', reason });
+    const award = await this.award(trx, ctx, member.id, medalRef, level, { type: 'manual', reason });
+    await recordAudit(trx, ctx, { action: 'award', resourceType: 'member_medal', resourceId: member.id, after: { ...award, reason } });
+    return award;
   }
 
   private async active(exec: Executor, ctx: ProgramContext, kinds: string[], eventType?: string): Promise<Medal[]> {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { emitMessage } from '../../core/hooks.js';
+import { emitMessage, recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -141,7 +141,9 @@ export class TasksService {
           input.claim ?? 'auto', input.startsAt ?? null, input.endsAt ?? null, input.status ?? 'active', input.position ?? 0, now,
         ],
       );
-      return toTask(rows[0]!);
+      const created = toTask(rows[0]!);
+      await recordAudit(trx, ctx, { action: 'create', resourceType: 'task', resourceId: created.id, after: created });
+      return created;
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `a task with code "${input.code}" already exists`, { code: input.code });
       throw err;
@@ -165,7 +167,9 @@ export class TasksService {
         patch.claim ?? task.claim, startsAt, endsAt, patch.status ?? task.status, patch.position ?? task.position, ctx.clock.now(),
       ],
     );
-    return toTask(rows[0]!);
+    const after = toTask(rows[0]!);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'task', resourceId: task.id, before: task, after });
+    return after;
   }
 
   async list(ctx: ProgramContext, filter: { status?: string | undefined } = {}): Promise<Task[]> {

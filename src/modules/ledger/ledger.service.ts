@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { actorLabel, type ProgramContext } from '../../core/context.js';
+import { actorLabel, apiKeyOf, type ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
@@ -84,6 +84,8 @@ export interface BatchEarnItem {
   reason?: string | undefined;
   details?: unknown;
   tierCode?: string | null | undefined;
+  /** where the behaviour happened (an event's channel); default: the request's */
+  channel?: string | null | undefined;
 }
 
 export interface BatchEarnResult {
@@ -143,6 +145,8 @@ interface TxnRow {
   reversed: number;
   hold_until: Date | null;
   occurred_at: Date;
+  api_key_id: string | null;
+  channel: string | null;
   available_after: number | null;
   pending_after: number | null;
 }
@@ -228,7 +232,7 @@ export class LedgerService {
       txn: [] as string[], member: [] as string[], type: [] as string[], amount: [] as number[], key: [] as string[],
       sourceType: [] as (string | null)[], sourceId: [] as (string | null)[], reason: [] as (string | null)[],
       details: [] as string[], expires: [] as (Date | null)[], lot: [] as string[], negative: [] as boolean[],
-      hash: [] as string[],
+      hash: [] as string[], channel: [] as (string | null)[],
     };
     for (const item of items) {
       checkAmount(item.amount);
@@ -246,10 +250,12 @@ export class LedgerService {
       cols.lot.push(newId('lot', now.getTime()));
       cols.negative.push(type.negativeBalance === 'allow');
       cols.hash.push(fingerprint('earn', item.pointType, item.amount, null));
+      cols.channel.push(item.channel ?? ctx.channel ?? null);
     }
     const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH, [
       ctx.program.id, actorLabel(ctx.actor), now, cols.txn, cols.member, cols.type, cols.amount, cols.key,
       cols.sourceType, cols.sourceId, cols.reason, `[${cols.details.join(',')}]`, cols.expires, cols.lot, cols.negative, cols.hash,
+      apiKeyOf(ctx.actor), cols.channel,
     ]);
     const byId = new Map(rows.map((r) => [r.id, r.available]));
     return {
@@ -300,6 +306,8 @@ export class LedgerService {
       c.kind,
       c.requireActive,
       c.requestHash,
+      apiKeyOf(ctx.actor),
+      ctx.channel ?? null,
     ]);
     const row = rows[0]!;
     if (row.id === null) {
@@ -387,6 +395,8 @@ export class LedgerService {
       this.countsAsActivity(type, d.activity ?? d.kind),
       d.requireActive ?? true,
       d.requestHash,
+      apiKeyOf(ctx.actor),
+      ctx.channel ?? null,
     ]);
     const row = rows[0]!;
     if (row.id === null) {
@@ -585,7 +595,7 @@ export class LedgerService {
       const inserted = await rawQuery(t, INSERT_TRANSACTION, [
         txnId, ctx.program.id, earn.member_id, earn.point_type_id, 'reversal', amount, null, input.idempotencyKey, earn.id, null,
         input.source?.type ?? null, input.source?.id ?? null, input.reason ?? null, actorLabel(ctx.actor), null, null, now,
-        fingerprint('reversal', earn.id, input.amount ?? null),
+        fingerprint('reversal', earn.id, input.amount ?? null), earn.api_key_id, earn.channel,
       ]);
       if (inserted.rowCount === 0) throw keyRace(input.idempotencyKey);
       // From the earn's own lot first, then the account's other lots in consumption order.
@@ -730,7 +740,7 @@ export class LedgerService {
       const inId = newId('transaction', now.getTime());
       await rawQuery(t, INSERT_TRANSACTION, [
         inId, ctx.program.id, to, type.id, 'transfer_in', input.amount, null, null, out.id, from, null, null, input.reason ?? null,
-        actorLabel(ctx.actor), null, null, now, null,
+        actorLabel(ctx.actor), null, null, now, null, apiKeyOf(ctx.actor), ctx.channel ?? null,
       ]);
       const acct = await rawQuery<{ available: number; pending: number }>(
         t,
@@ -903,6 +913,8 @@ export class LedgerService {
       expiredNow ? JSON.stringify({ expiredOnReturn: expiredNow }) : null, null, now,
       // the fingerprint its replay is checked against (a pending earn's cancellation answers a reversal)
       fingerprint(kind === 'cancel_pending' ? 'reversal' : kind, of.id, kind === 'release' ? null : (input.amount ?? null)),
+      // a follow-up is settled with the partner and channel of what it follows
+      of.api_key_id, of.channel,
     ]);
     if (inserted.rowCount === 0) throw keyRace(input.idempotencyKey);
     await rawQuery(t, INSERT_ENTRY, [ctx.program.id, of.member_id, of.point_type_id, txnId, kind, availableDelta, pendingDelta, acct.available, acct.pending, now]);

@@ -15,7 +15,8 @@ import { prepared } from '../../db/database.js';
 import type { ConsumptionOrder } from './point-types.service.js';
 
 const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, related_id,
-  counterpart_member_id, source_type, source_id, reason, actor, details, hold_until, occurred_at, request_hash`;
+  counterpart_member_id, source_type, source_id, reason, actor, details, hold_until, occurred_at, request_hash,
+  api_key_id, channel`;
 
 /**
  * Earn in one statement: the transaction, the account upsert, the lot and the entry.
@@ -24,14 +25,14 @@ const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, sta
  * $7 idempotency key, $8 source type, $9 source id, $10 reason, $11 actor, $12 details,
  * $13 occurred at, $14 negative allowed, $15 counts as activity, $16 lot id, $17 activates at,
  * $18 expires at, $19 entry kind, $20 related id, $21 txn kind, $22 member status must be active,
- * $23 request fingerprint
+ * $23 request fingerprint, $24 API key (attribution), $25 channel
  */
 export const EARN = prepared(`
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
   insert into ledger_transactions (${TXN_COLUMNS})
-  select $3, $1, m.id, $4, $21, $5, $6, $7, $20, null, $8, $9, $10, $11, $12, null, $13, $23 from m
+  select $3, $1, m.id, $4, $21, $5, $6, $7, $20, null, $8, $9, $10, $11, $12, null, $13, $23, $24, $25 from m
   on conflict (member_id, idempotency_key) do nothing
   returning id
 ), acct as (
@@ -74,14 +75,14 @@ select (select id from txn) as id, (select available from acct) as available, (s
  * $7 kind, $8 status, $9 idempotency key, $10 related id, $11 counterpart, $12 source type,
  * $13 source id, $14 reason, $15 actor, $16 details, $17 hold until, $18 occurred at,
  * $19 add to spent, $20 add to reserved, $21 counts as activity, $22 member must be active,
- * $23 request fingerprint
+ * $23 request fingerprint, $24 API key (attribution), $25 channel
  */
 export const DEBIT_ACCOUNT = prepared(`
 with m as (
   select id from members where id = $2 and program_id = $1 and (status = 'active' or not $22)
 ), txn as (
   insert into ledger_transactions (${TXN_COLUMNS})
-  select $3, $1, m.id, $4, $7, $5, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $23 from m
+  select $3, $1, m.id, $4, $7, $5, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $23, $24, $25 from m
   on conflict (member_id, idempotency_key) do nothing
   returning id
 ), acct as (
@@ -141,7 +142,7 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 
 export const INSERT_TRANSACTION = `
 insert into ledger_transactions (${TXN_COLUMNS})
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 on conflict (member_id, idempotency_key) do nothing
 returning id`;
 
@@ -157,17 +158,19 @@ where member_id = $1 and point_type_id = $2 for update`;
  * $1 program, $2 actor, $3 occurred at, $4… parallel arrays, one element per earn, except $12:
  * the details as one JSON array, each wrapped in a one-element array (null where none), since an
  * array literal of JSON texts is slow to build and to parse once it reaches hundreds of kilobytes.
+ * $17 the API key (attribution), $18 channels (one per earn).
  */
 export const EARN_BATCH = prepared(`
 with input as (
   select txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, (details -> 0)::jsonb as details,
-    expires_at, lot_id, negative_allowed, request_hash, ord
+    expires_at, lot_id, negative_allowed, request_hash, channel, ord
   from rows from (unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::text[]), unnest($9::text[]),
-    unnest($10::text[]), unnest($11::text[]), json_array_elements($12::json), unnest($13::timestamptz[]), unnest($14::text[]), unnest($15::boolean[]), unnest($16::text[]))
-    with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, request_hash, ord)
+    unnest($10::text[]), unnest($11::text[]), json_array_elements($12::json), unnest($13::timestamptz[]), unnest($14::text[]), unnest($15::boolean[]), unnest($16::text[]),
+    unnest($18::text[]))
+    with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, request_hash, channel, ord)
 ), txn as (
-  insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at, request_hash)
-  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3, i.request_hash
+  insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at, request_hash, api_key_id, channel)
+  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3, i.request_hash, $17, i.channel
   from input i
   on conflict (member_id, idempotency_key) do nothing
   returning id

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor } from '../../db/database.js';
 import type { DB, PointTypesTable } from '../../db/schema.js';
@@ -74,7 +75,8 @@ export class PointTypesService {
 
   constructor(private readonly db: Kysely<DB>) {}
 
-  async create(ctx: ProgramContext, input: PointTypeInput, trx: Executor = this.db): Promise<PointType> {
+  /** `audit`: false for a new program's defaults, which are its starting state rather than a change. */
+  async create(ctx: ProgramContext, input: PointTypeInput, trx: Executor = this.db, audit = true): Promise<PointType> {
     const policy = input.expiryPolicy ?? { kind: 'never' };
     validateExpiryPolicy(policy);
     const now = ctx.clock.now();
@@ -99,7 +101,9 @@ export class PointTypesService {
         .returningAll()
         .executeTakeFirstOrThrow();
       this.forget(ctx.program.id);
-      return toPointType(row);
+      const type = toPointType(row);
+      if (audit) await recordAudit(trx, ctx, { action: 'create', resourceType: 'point_type', resourceId: type.code, after: type });
+      return type;
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new AppError('already_exists', `point type "${input.code}" already exists`, { code: input.code });
@@ -109,11 +113,12 @@ export class PointTypesService {
   }
 
   async createDefaults(ctx: ProgramContext, trx: Executor): Promise<void> {
-    for (const input of DEFAULT_POINT_TYPES) await this.create(ctx, input, trx);
+    for (const input of DEFAULT_POINT_TYPES) await this.create(ctx, input, trx, false);
   }
 
   async update(ctx: ProgramContext, code: string, patch: PointTypePatch, trx: Executor = this.db): Promise<PointType> {
     if (patch.expiryPolicy) validateExpiryPolicy(patch.expiryPolicy);
+    const prior = await trx.selectFrom('point_types').selectAll().where('program_id', '=', ctx.program.id).where('code', '=', code).executeTakeFirst();
     const row = await trx
       .updateTable('point_types')
       .set({
@@ -141,7 +146,9 @@ export class PointTypesService {
       );
     }
     this.forget(ctx.program.id);
-    return toPointType(row);
+    const type = toPointType(row);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'point_type', resourceId: code, before: prior && toPointType(prior), after: type });
+    return type;
   }
 
   async list(ctx: ProgramContext, trx: Executor = this.db): Promise<PointType[]> {

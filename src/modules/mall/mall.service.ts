@@ -438,7 +438,9 @@ export class MallService {
     await rawQuery(trx, 'insert into mall_suppliers (id, program_id, name, key_hash, key_hint, created_at) values ($1, $2, $3, $4, $5, $6)', [
       id, ctx.program.id, name, hashKey(key), key.slice(-4), now,
     ]);
-    return { id, name, keyHint: key.slice(-4), createdAt: now, key };
+    const supplier = { id, name, keyHint: key.slice(-4), createdAt: now };
+    await recordAudit(trx, ctx, { action: 'create', resourceType: 'supplier', resourceId: id, after: supplier });
+    return { ...supplier, key };
   }
 
   async listSuppliers(ctx: ProgramContext): Promise<Supplier[]> {
@@ -530,8 +532,10 @@ export class MallService {
 
   async addSku(trx: Trx, ctx: ProgramContext, itemId: string, s: SkuInput): Promise<Item> {
     await this.lockItem(trx, ctx, itemId);
-    await this.insertSku(trx, ctx, itemId, s);
-    return this.getItem(ctx, itemId, trx);
+    const skuId = await this.insertSku(trx, ctx, itemId, s);
+    const item = await this.getItem(ctx, itemId, trx);
+    await recordAudit(trx, ctx, { action: 'create', resourceType: 'sku', resourceId: skuId, after: { itemId, ...item.skus.find((k) => k.id === skuId) } });
+    return item;
   }
 
   async updateSku(trx: Trx, ctx: ProgramContext, itemId: string, skuId: string, patch: SkuPatch): Promise<Item> {
@@ -545,6 +549,7 @@ export class MallService {
     ]);
     const cur = rows[0];
     if (!cur) throw new AppError('sku_not_found', `SKU ${skuId} of item ${itemId} does not exist`, { sku: skuId });
+    const before = (await this.getItem(ctx, itemId, trx)).skus.find((k) => k.id === skuId);
     const pointsPrice = patch.pointsPrice !== undefined ? patch.pointsPrice : cur.points_price;
     const mixed = patch.mixed !== undefined ? patch.mixed : cur.mixed_points !== null ? { points: cur.mixed_points, cash: cur.mixed_cash! } : null;
     if (pointsPrice === null && !mixed) throw new AppError('validation_failed', 'a SKU keeps a points price or a points + cash option', { field: 'pointsPrice' });
@@ -564,7 +569,9 @@ export class MallService {
       ],
     );
     if (upd.rowCount === 0) throw new AppError('out_of_stock', `SKU ${skuId} has ${cur.stock} in stock: cannot take ${-patch.stockDelta!}`, { stock: cur.stock });
-    return this.getItem(ctx, itemId, trx);
+    const item = await this.getItem(ctx, itemId, trx);
+    await recordAudit(trx, ctx, { action: 'update', resourceType: 'sku', resourceId: skuId, before: { itemId, ...before }, after: { itemId, ...item.skus.find((k) => k.id === skuId) } });
+    return item;
   }
 
   private async lockItem(trx: Trx, ctx: ProgramContext, itemId: string): Promise<ItemRow> {

@@ -67,6 +67,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
       program: { id: program.id, mode: program.mode, timeZone: program.timeZone, currency: program.currency, settings: program.settings },
       clock: clockOf(program),
       actor: claims.issuer,
+      channel: 'portal',
     };
     return { ctx, memberId: claims.memberId, programName: program.name };
   }

@@ -1,4 +1,5 @@
 import type { Trx } from '../../db/database.js';
+import { programContextOf } from '../../http/auth.js';
 import { runIdempotent } from '../../http/idempotency.js';
 import { commonErrors, ErrorResponse, PageOf, PageQuery, ProgramParams } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
@@ -70,7 +71,7 @@ export function programRoutes(app: App, deps: ProgramRoutesDeps): void {
     },
     async (request, reply) => {
       const result = await runIdempotent(app.db, request, reply, 200, (trx) =>
-        programs.update(request.params.programId, request.body, trx),
+        programs.update(request.params.programId, request.body, trx, programContextOf(request)),
       );
       deps.forget(request.params.programId);
       return result;

@@ -1,6 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { fixedClock, systemClock, type Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
+import type { ProgramContext } from '../../core/context.js';
 import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../../core/pagination.js';
 import { isValidTimeZone } from '../../core/zoned-time.js';
@@ -111,8 +113,10 @@ export class ProgramsService {
     return toPage(rows, limit, (r) => r.id, toProgram);
   }
 
-  async update(id: string, patch: UpdateProgramInput, trx: Executor = this.db): Promise<Program> {
+  /** `audit`: the context of the request, to record the change (program settings are configuration). */
+  async update(id: string, patch: UpdateProgramInput, trx: Executor = this.db, audit?: ProgramContext): Promise<Program> {
     checkZoneAndCurrency(patch.timeZone, patch.currency);
+    const prior = audit ? await trx.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
     const row = await trx
       .updateTable('programs')
       .set({
@@ -126,7 +130,9 @@ export class ProgramsService {
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new AppError('program_not_found', `program ${id} does not exist`, { id });
-    return toProgram(row);
+    const program = toProgram(row);
+    if (audit) await recordAudit(trx, audit, { action: 'update', resourceType: 'program', resourceId: id, before: prior && toProgram(prior), after: program });
+    return program;
   }
 
   /** Move a sandbox program's test clock. Forward only: jobs already run cannot be un-run. */

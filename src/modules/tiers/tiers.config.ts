@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
+import { recordAudit } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -147,8 +148,9 @@ export class TierConfigService {
     }
     if (current) await this.remapMembers(trx, current, tiers, ladderId, now);
     this.cache.delete(programId);
-    const saved = await this.load(programId, trx);
-    return saved!;
+    const saved = (await this.load(programId, trx))!;
+    await recordAudit(trx, ctx, { action: current ? 'update' : 'create', resourceType: 'tier_ladder', resourceId: saved.id, before: current, after: saved });
+    return saved;
   }
 
   private async remapMembers(trx: Trx, current: Ladder, tiers: TierDef[], ladderId: string, now: Date): Promise<void> {

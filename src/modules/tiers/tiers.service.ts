@@ -5,6 +5,7 @@ import { fixedClock } from '../../core/clock.js';
 import { actorLabel, type ProgramContext, type ProgramSnapshot } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import type { Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/hooks.js';
+import { recordAudit } from '../../core/hooks.js';
 import { decodeCursor, pageLimit, toPage, type Page } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
 import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
@@ -512,8 +513,11 @@ export class TiersService {
     const now = ctx.clock.now();
     if (!(until.getTime() > now.getTime())) throw new AppError('validation_failed', 'until must be in the future', { field: 'until' });
     const state = await this.lockedState(trx, ctx, ladder, memberRef);
+    const before = await this.view(ctx, state.member_id, trx);
     await this.apply(trx, ctx, ladder, state, { manual_rank: tier.rank, manual_until: until, manual_reason: input.reason }, { cause: 'manual', reason: input.reason, always: true, details: { until } });
-    return this.view(ctx, state.member_id, trx);
+    const after = await this.view(ctx, state.member_id, trx);
+    await recordAudit(trx, ctx, { action: 'assign', resourceType: 'member_tier', resourceId: state.member_id, before, after: { ...after, reason: input.reason } });
+    return after;
   }
 
   async endAssignment(ctx: ProgramContext, trx: Trx, memberRef: string, reason: string | undefined): Promise<MemberTierView> {
@@ -522,8 +526,11 @@ export class TiersService {
     if (state.manual_until === null || state.manual_until.getTime() <= ctx.clock.now().getTime()) {
       throw new AppError('illegal_transition', 'the member has no manual tier assignment in force', { member: memberRef });
     }
+    const before = await this.view(ctx, state.member_id, trx);
     await this.apply(trx, ctx, ladder, state, { manual_rank: null, manual_until: null, manual_reason: null }, { cause: 'manual_end', reason: reason ?? null, always: true });
-    return this.view(ctx, state.member_id, trx);
+    const after = await this.view(ctx, state.member_id, trx);
+    await recordAudit(trx, ctx, { action: 'end_assignment', resourceType: 'member_tier', resourceId: state.member_id, before, after: { ...after, reason: reason ?? null } });
+    return after;
   }
 
   /**
