@@ -8,6 +8,15 @@ import type { DB } from '../db/schema.js';
 import { installErrorHandling } from './errors.js';
 import type { App, LaurelTypeProvider } from './types.js';
 
+/**
+ * The logger `serve` runs with: pino at `level`, credentials carried in headers redacted.
+ * Bodies are never logged, so secrets and passwords in them never reach the log either
+ * (test/prodproof/security.test.ts captures a run and looks for them).
+ */
+export function productionLogger(level: string, stream?: { write(line: string): void }): FastifyServerOptions['logger'] {
+  return { level, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-supplier-key"]'], ...(stream ? { stream } : {}) };
+}
+
 export interface HttpOptions {
   logger: FastifyServerOptions['logger'];
   bodyLimit?: number;
