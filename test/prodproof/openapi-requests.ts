@@ -248,3 +248,48 @@ export function requestsFor(op: Operation, resolve: (s: Schema) => Schema, ctx: 
   }
   return out;
 }
+
+/**
+ * Put `text` into every free-text string of a body (no enum, format or pattern), cut to the
+ * field's maximum length. Returns how many fields took it.
+ */
+export function withText(value: unknown, schema: Schema, resolve: (s: Schema) => Schema, text: string): { value: unknown; fields: number } {
+  const s = resolve(schema);
+  const alternatives: Schema[] | undefined = s.anyOf ?? s.oneOf;
+  if (alternatives) {
+    // the first alternative the value still satisfies in shape
+    for (const alt of alternatives) {
+      const r = resolve(alt);
+      const type = Array.isArray(r.type) ? r.type : [r.type];
+      if ((typeof value === 'string' && type.includes('string')) || (value && typeof value === 'object' && (type.includes('object') || type.includes('array')))) {
+        return withText(value, r, resolve, text);
+      }
+    }
+    return { value, fields: 0 };
+  }
+  if (typeof value === 'string') {
+    const free = !s.enum && !('const' in s) && !s.format && !s.pattern;
+    const cut = text.slice(0, s.maxLength ?? text.length);
+    return free && cut.length >= (s.minLength ?? 0) ? { value: cut, fields: 1 } : { value, fields: 0 };
+  }
+  if (Array.isArray(value)) {
+    let fields = 0;
+    const out = value.map((v) => {
+      const r = withText(v, s.items ?? {}, resolve, text);
+      fields += r.fields;
+      return r.value;
+    });
+    return { value: out, fields };
+  }
+  if (value && typeof value === 'object') {
+    let fields = 0;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = withText(v, s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : {}), resolve, text);
+      fields += r.fields;
+      out[k] = r.value;
+    }
+    return { value: out, fields };
+  }
+  return { value, fields: 0 };
+}
