@@ -34,6 +34,7 @@ import type { DrawsService } from './modules/draws/index.js';
 import type { EngagementService } from './modules/engagement/index.js';
 import type { MallService } from './modules/mall/index.js';
 import { serveConsole } from './http/static.js';
+import { installRateLimit, type RateLimitOptions } from './http/rate-limit.js';
 
 export const VERSION = '0.1.0';
 
@@ -121,6 +122,8 @@ export interface LaurelOptions {
   logger?: FastifyServerOptions['logger'];
   /** the deployment clock (program clocks derive from it for live programs) */
   clock?: Clock;
+  /** per-key token buckets of this process; absent or perSecond 0: no limit */
+  rateLimit?: RateLimitOptions;
 }
 
 /**
@@ -169,6 +172,7 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
   const operators = new OperatorsService(db, clock);
   services.operators = operators;
   const programCache = installAuth(http, access, programs, { authenticate: (token) => operators.authenticate(token), scopesOf: (role) => ROLE_SCOPES[role] });
+  installRateLimit(http, options.rateLimit);
 
   http.get(
     '/health',

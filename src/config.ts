@@ -27,6 +27,8 @@ export interface Config {
     readonly maxDeliver: number;
     readonly deadLetterSubject: string | undefined;
   };
+  /** per-key token bucket of this process: requests per second (0: off) and burst */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
 }
 
 export class ConfigError extends Error {
@@ -50,6 +52,11 @@ function bool(env: Record<string, string | undefined>, name: string, fallback: b
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function rateLimitOf(env: Record<string, string | undefined>): Config['rateLimit'] {
+  const perSecond = integer(env, 'LAUREL_RATE_LIMIT_PER_SECOND', 1000, 0, 1_000_000);
+  return Object.freeze({ perSecond, burst: integer(env, 'LAUREL_RATE_LIMIT_BURST', Math.max(1, perSecond * 2), 1, 10_000_000) });
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -98,5 +105,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     scheduler: bool(env, 'LAUREL_SCHEDULER', true),
     natsUrl,
     nats,
+    rateLimit: rateLimitOf(env),
   });
 }

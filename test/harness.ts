@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLaurel, type Laurel } from '../src/app.js';
 import type { Clock } from '../src/core/clock.js';
 import type { Engine } from '../src/db/database.js';
+import type { RateLimitOptions } from '../src/http/rate-limit.js';
 import type { Program } from '../src/modules/programs/index.js';
 import { createTestDatabase } from './engines.js';
 
@@ -31,9 +32,9 @@ export interface TestLaurel {
   close(): Promise<void>;
 }
 
-export async function createTestLaurel(engine: Engine, options: { clock?: Clock; poolSize?: number } = {}): Promise<TestLaurel> {
+export async function createTestLaurel(engine: Engine, options: { clock?: Clock; poolSize?: number; rateLimit?: RateLimitOptions } = {}): Promise<TestLaurel> {
   const database = await createTestDatabase(engine, options.poolSize);
-  const laurel = await createLaurel({ database, ...(options.clock ? { clock: options.clock } : {}) });
+  const laurel = await createLaurel({ database, ...(options.clock ? { clock: options.clock } : {}), ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) });
   const adminKey = `lrl_admin_test_${randomBytes(16).toString('hex')}`;
   await laurel.services.access.initAdminKey(adminKey);
   await laurel.http.ready();

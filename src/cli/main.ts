@@ -6,6 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { analyze, startEmbeddedMaintenance } from '../db/maintenance.js';
 import { migrate } from '../db/migrate.js';
 import { seedDemo } from '../demo/seed.js';
+import { productionLogger } from '../http/server.js';
 import { verifyLedger } from '../modules/ledger/index.js';
 import type { OperatorsService } from '../modules/operators/index.js';
 import { NatsIngestion } from '../integration/nats/ingestion.js';
@@ -35,7 +36,8 @@ async function serve(config: Config, demo: boolean): Promise<void> {
   const database = await open(config);
   const laurel = await createLaurel({
     database,
-    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: productionLogger(config.logLevel),
+    rateLimit: config.rateLimit,
   });
   const log = laurel.http.log;
   const { generated } = await laurel.services.access.initAdminKey(config.adminKey);

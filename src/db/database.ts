@@ -104,6 +104,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, types: pgTypes() });
   // An idle client losing its server (a restart) must not crash the process: the pool drops it.
   pool.on('error', () => {});
+  // A checked-out client losing its server emits 'error' on itself, where pg-pool listens no
+  // more: unheard, it would kill the process. Heard, the failure reaches the waiting query as an
+  // error (the API answers 503) and the pool discards the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparing(pool) }) });
   return {
     engine: 'postgres',

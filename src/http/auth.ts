@@ -33,6 +33,17 @@ export function cookieOf(request: FastifyRequest, name: string): string | null {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Compare a presented secret with the expected one in time independent of where they differ,
+ * so response times do not reveal a correct prefix. (API keys are never compared at all: they
+ * are looked up by their SHA-256 hash.)
+ */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** `public`: no key; `deployment`: the deployment admin key only; a Scope: a program key with it. */
 export type RouteAccess = Scope | 'deployment' | 'public';
 
@@ -149,9 +160,7 @@ export function installAuth(app: FastifyInstance, access: AccessService, program
     const session = await ops.authenticate(token);
     if (!session) throw new AppError('unauthorized', 'the console session has expired or was ended: sign in again');
     if (!SAFE_METHODS.has(request.method)) {
-      const given = Buffer.from(String(request.headers['x-csrf-token'] ?? ''));
-      const expected = Buffer.from(session.csrfToken);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (!sameSecret(String(request.headers['x-csrf-token'] ?? ''), session.csrfToken)) {
         throw new AppError('forbidden', 'a console write needs the X-CSRF-Token header of its session');
       }
     }

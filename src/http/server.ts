@@ -6,7 +6,23 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { installErrorHandling } from './errors.js';
+import type { RouteAccess } from './auth.js';
 import type { App, LaurelTypeProvider } from './types.js';
+
+/**
+ * The logger `serve` runs with: pino at `level`, credentials carried in headers redacted.
+ * Bodies are never logged, so secrets and passwords in them never reach the log either
+ * (test/prodproof/security.test.ts captures a run and looks for them).
+ */
+export function productionLogger(level: string, stream?: { write(line: string): void }): FastifyServerOptions['logger'] {
+  return { level, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-supplier-key"]'], ...(stream ? { stream } : {}) };
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: RouteAccess | undefined;
+}
 
 export interface HttpOptions {
   logger: FastifyServerOptions['logger'];
@@ -43,6 +59,14 @@ export async function createHttp(options: HttpOptions): Promise<App> {
   const { strict, lenient } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
   app.decorate('db', options.db);
+  // Every route as registered, with the access it declares: the security suite walks this table.
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routeTable.push({ method, url: route.url, access: route.config?.access });
+    }
+  });
   installErrorHandling(app);
 
   await app.register(swagger, {

@@ -25,5 +25,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** the database, for the idempotency wrapper and transactions owned by routes */
     db: import('kysely').Kysely<import('../db/schema.js').DB>;
+    /** every registered route and the access it declares (HEAD twins left out) */
+    routeTable: readonly import('./server.js').RouteEntry[];
   }
 }

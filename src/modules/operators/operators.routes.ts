@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../core/errors.js';
-import { cookieOf, SESSION_COOKIE } from '../../http/auth.js';
+import { cookieOf, sameSecret, SESSION_COOKIE } from '../../http/auth.js';
 import { commonErrors, DateTime, ErrorResponse, Nullable } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
 import { ROLES, type OperatorsService } from './operators.service.js';
@@ -34,7 +34,7 @@ async function sessionOf(request: FastifyRequest, operators: OperatorsService) {
 }
 
 function checkCsrf(request: FastifyRequest, csrfToken: string): void {
-  if (request.headers['x-csrf-token'] !== csrfToken) throw new AppError('forbidden', 'a console write needs the X-CSRF-Token header of its session');
+  if (!sameSecret(String(request.headers['x-csrf-token'] ?? ''), csrfToken)) throw new AppError('forbidden', 'a console write needs the X-CSRF-Token header of its session');
 }
 
 /** Console sign-in, sign-out and operator accounts. The routes are public to the API-key hook: they check the session themselves. */
