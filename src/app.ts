@@ -33,6 +33,9 @@ import type { DrawsService } from './modules/draws/index.js';
 import type { EngagementService } from './modules/engagement/index.js';
 import type { MallService } from './modules/mall/index.js';
 import { serveConsole } from './http/static.js';
+import { whatifModule } from './modules/whatif/index.js';
+import type { EarningService } from './modules/earning/index.js';
+import type { TiersService } from './modules/tiers/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -73,7 +76,7 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
   const spending = spendingModules(deps);
   // Task rewards grant benefits: engagement gets the benefits service the spending modules built.
   const benefits = spending.find((m) => m.name === 'benefits')!.service as BenefitsService;
-  return [
+  const modules: LaurelModule[] = [
     earningModule(deps),
     tiersModule(deps),
     engagementModule(deps, { benefits }),
@@ -82,6 +85,10 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
     auditModule(deps),
     analyticsModule(deps),
   ];
+  // What-if replays and simulates through the earning, tiers and engagement services.
+  const service = <S>(name: string) => modules.find((m) => m.name === name)!.service as S;
+  modules.push(whatifModule(deps, { earning: service<EarningService>('earning'), tiers: service<TiersService>('tiers'), engagement: service<EngagementService>('engagement') }));
+  return modules;
 }
 
 export type Services = CoreServices & Record<string, unknown>;
