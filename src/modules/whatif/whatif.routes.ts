@@ -108,7 +108,7 @@ export function whatifRoutes(app: App, whatif: WhatifService): void {
   );
 
   app.post(
-    `${base}/runs/:runId::cancel`,
+    `${base}/runs/:runId(^[a-z0-9_]+)::cancel`,
     { config: { access: 'configure' }, schema: { tags, summary: 'Cancel a run: a queued one at once, a running one at its next chunk', params: RunParams, response: { 200: RunSchema, ...errors } } },
     (request, reply) => runIdempotent(app.db, request, reply, 200, (trx) => whatif.cancel(programContextOf(request), trx, request.params.runId)),
   );

@@ -116,6 +116,7 @@ const DEFAULT_CHUNK = 10_000;
 export class WhatifService {
   private readonly running = new Map<string, Promise<Run>>();
   private readonly hooks = new Map<string, RunHooks>();
+  private kicking: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -133,7 +134,7 @@ export class WhatifService {
       trx,
       `insert into whatif_drafts (id, program_id, name, document, version, created_by, created_at, updated_at)
        values ($1, $2, $3, $4, 1, $5, $6, $6) returning *`,
-      [newId('whatifDraft', now.getTime()), ctx.program.id, input.name, JSON.stringify(input.document), actorLabel(ctx.actor), now],
+      [newId('whatifDraft'), ctx.program.id, input.name, JSON.stringify(input.document), actorLabel(ctx.actor), now],
     );
     await recordAudit(trx, ctx, { action: 'create', resourceType: 'whatif_draft', resourceId: rows[0]!.id, after: input.document });
     return toDraft(rows[0]!);
@@ -217,7 +218,7 @@ export class WhatifService {
       trx,
       `insert into whatif_runs (id, program_id, kind, draft_id, draft, params, status, created_by, created_at)
        values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8) returning *`,
-      [newId('whatifRun', now.getTime()), ctx.program.id, kind, draftId, draft ? JSON.stringify(draft) : null, JSON.stringify(params), actorLabel(ctx.actor), new Date()],
+      [newId('whatifRun'), ctx.program.id, kind, draftId, draft ? JSON.stringify(draft) : null, JSON.stringify(params), actorLabel(ctx.actor), new Date()],
     );
     return toRun(rows[0]!);
   }
@@ -264,7 +265,13 @@ export class WhatifService {
    * Claim and start the queued runs of this deployment in this process (called after the request
    * that queued a run commits). Returns the runs started.
    */
-  async kick(): Promise<string[]> {
+  kick(): Promise<string[]> {
+    const claim = this.claim();
+    this.kicking = claim.catch(() => []);
+    return claim;
+  }
+
+  private async claim(): Promise<string[]> {
     const { rows } = await rawQuery<{ id: string }>(
       this.db,
       `update whatif_runs set status = 'running', started_at = $1, heartbeat_at = $1
@@ -286,6 +293,7 @@ export class WhatifService {
 
   /** The run as it ends, when it runs in this process (tests, the CLI); otherwise as it is now. */
   async wait(ctx: ProgramContext, id: string): Promise<Run> {
+    await this.kicking;
     const work = this.running.get(id);
     if (work) await work.catch(() => {});
     return this.getRun(ctx, id);
