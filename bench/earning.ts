@@ -23,7 +23,7 @@ const BATCH_WORKERS = 2;
 const SINGLE_WORKERS = 16;
 
 /** Twenty rules of the kinds a real programme runs: per-yuan, categories, channels, caps, a milestone. */
-function rules(): Array<Record<string, unknown>> {
+export function rules(): Array<Record<string, unknown>> {
   const base = { status: 'active', stacking: 'cumulative' };
   const list: Array<Record<string, unknown>> = [
     { ...base, name: 'points per ¥1', priority: 100, eventTypes: ['purchase'], rewards: [{ type: 'perUnit', pointType: 'points', attribute: 'amount', rate: '1', per: 100 }] },
@@ -48,7 +48,7 @@ function rules(): Array<Record<string, unknown>> {
 
 const CATEGORIES = Array.from({ length: 12 }, (_, i) => `cat-${i}`);
 
-function purchase(n: number): { type: string; channel: string; attributes: Record<string, unknown> } {
+export function purchase(n: number): { type: string; channel: string; attributes: Record<string, unknown> } {
   return { type: 'purchase', channel: n % 3 ? 'app' : 'partner', attributes: { amount: 1_000 + ((n * 7919) % 60_000), category: CATEGORIES[n % CATEGORIES.length] } };
 }
 

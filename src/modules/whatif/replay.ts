@@ -95,13 +95,31 @@ class ReplaySide {
   readonly view = new CounterView(this.store);
   readonly points: Record<string, number> = {};
   readonly expiring: Record<string, number> = {};
-  readonly byRule = new Map<string, number>();
+  /** rule or campaign id → its kind and the amounts it awarded per point type */
+  readonly byRule = new Map<string, { kind: string; amounts: Record<string, number> }>();
+
+  readonly clock: ZoneClock;
+  /** expiry instants by point type, tier and local day of the earn, for policies that round to a day */
+  readonly expiryCache = new Map<string, number | null>();
+  private readonly dayResolution = new Map<string, boolean>();
 
   constructor(
     readonly program: CompiledProgram,
     readonly sim: TierSim | null,
     readonly expiry: Record<string, ExpiryPolicy>,
-  ) {}
+  ) {
+    this.clock = program.clock;
+  }
+
+  /** Whether a lot's expiry depends on the local day of the earn alone (no policy keeps the time of day). */
+  expiryByDay(pt: string): boolean {
+    let v = this.dayResolution.get(pt);
+    if (v === undefined) {
+      v = !JSON.stringify(this.expiry[pt] ?? null).includes('"instant"');
+      this.dayResolution.set(pt, v);
+    }
+    return v;
+  }
 }
 
 export async function replay(exec: Executor, ctx: ProgramContext, draft: ResolvedDraft, params: ReplayParams, observer: ReplayObserver): Promise<ReplayResult> {
@@ -139,20 +157,29 @@ export async function replay(exec: Executor, ctx: ProgramContext, draft: Resolve
   let changed = 0;
   let drift = 0;
   let clockMs = startAt.getTime();
-  let cursor: { occ: string; id: string } | null = null;
 
-  for (;;) {
-    const { rows }: { rows: EventRow[] } = await rawQuery<EventRow>(
+  // Reads run one chunk ahead: the next page is fetched while this one is evaluated.
+  const fetch = async (after: { occ: string; id: string } | null): Promise<EventRow[]> => {
+    const { rows } = await rawQuery<EventRow>(
       exec,
       `select id, member_id, type, occurred_at, occurred_at::text as occ, received_at, channel, attributes, totals
        from events
        where program_id = $1 and status <> 'rejected' and occurred_at < $2
-         and ${cursor ? 'occurred_at >= $3::timestamptz and (occurred_at > $3::timestamptz or id > $4)' : 'occurred_at >= $3::timestamptz and $4::text is null'}
+         and ${after ? 'occurred_at >= $3::timestamptz and (occurred_at > $3::timestamptz or id > $4)' : 'occurred_at >= $3::timestamptz and $4::text is null'}
        order by occurred_at, id limit $5`,
-      [programId, params.to, cursor ? cursor.occ : startAt, cursor ? cursor.id : null, params.chunkSize],
+      [programId, params.to, after ? after.occ : startAt, after ? after.id : null, params.chunkSize],
     );
-    if (rows.length === 0) break;
     await loadMembers(exec, programId, rows, members);
+    return rows;
+  };
+  let pending: Promise<EventRow[]> | null = fetch(null);
+  while (pending) {
+    const rows: EventRow[] = await pending;
+    if (rows.length === 0) break;
+    const last = rows[rows.length - 1]!;
+    pending = rows.length < params.chunkSize ? null : fetch({ occ: last.occ, id: last.id });
+    // A failed prefetch is reported when it is awaited, not as an unhandled rejection meanwhile.
+    pending?.catch(() => {});
     for (const row of rows) {
       const m = members.get(row.member_id)!;
       const received = row.received_at.getTime();
@@ -164,9 +191,9 @@ export async function replay(exec: Executor, ctx: ProgramContext, draft: Resolve
       const b = evaluateSide(dr, event, row.member_id, m, settings.reviewAbove, received);
       if (row.occurred_at.getTime() >= fromMs) {
         counted++;
-        for (const [pt, v] of Object.entries(row.totals)) recorded[pt] = (recorded[pt] ?? 0) + v;
-        tally(live, a, m, row, zone, params.expiryHorizon);
-        tally(dr, b, m, row, zone, params.expiryHorizon);
+        for (const pt in row.totals) recorded[pt] = (recorded[pt] ?? 0) + row.totals[pt]!;
+        tally(live, a, row, zone, params.expiryHorizon);
+        tally(dr, b, row, zone, params.expiryHorizon);
         if (!sameTotals(b.totals, row.totals)) changed++;
         if (!sameTotals(a.totals, row.totals)) drift++;
         observer.event?.({ id: row.id, memberId: row.member_id, recorded: row.totals }, a, b);
@@ -175,12 +202,12 @@ export async function replay(exec: Executor, ctx: ProgramContext, draft: Resolve
       }
     }
     processed += rows.length;
-    const last: EventRow = rows[rows.length - 1]!;
-    cursor = { occ: last.occ, id: last.id };
     live.store.evictBefore(last.occurred_at.getTime(), clock);
     dr.store.evictBefore(last.occurred_at.getTime(), clock);
-    if (!(await observer.chunk(processed, total))) throw new ReplayCancelled(processed, total);
-    if (rows.length < params.chunkSize) break;
+    if (!(await observer.chunk(processed, total))) {
+      await pending?.catch(() => {});
+      throw new ReplayCancelled(processed, total);
+    }
   }
   live.sim?.finish(toMs);
   dr.sim?.finish(toMs);
@@ -192,17 +219,19 @@ export async function replay(exec: Executor, ctx: ProgramContext, draft: Resolve
     for (const r of p.rules) names.set(`rule|${r.id}`, r.name);
     for (const c of p.campaigns) names.set(`campaign|${c.id}`, c.name);
   }
-  const ruleKeys = [...new Set([...live.byRule.keys(), ...dr.byRule.keys()])].sort();
+  const ruleKeys: string[] = [];
+  for (const side of [live, dr]) for (const [id, v] of side.byRule) for (const pt of Object.keys(v.amounts)) ruleKeys.push(`${v.kind}|${id}|${pt}`);
+  const amountOf = (side: ReplaySide, id: string, pt: string) => side.byRule.get(id)?.amounts[pt] ?? 0;
   const tiers = await tierFigures(exec, ctx, live.sim, dr.sim, members, params);
   return {
     period: { from: params.from.toISOString(), to: params.to.toISOString(), warmupFrom: params.warmupFrom?.toISOString() ?? null, expiryHorizon: params.expiryHorizon.toISOString() },
     changes: draft.changes,
     events: { replayed: counted, warmup, changed, liveDiffersFromRecord: drift, eventsPerSecond: Math.round(processed / Math.max(seconds, 1e-6)), seconds: Math.round(seconds * 1000) / 1000 },
     points: pointTypes.map((pt) => ({ pointType: pt, recorded: recorded[pt] ?? 0, live: live.points[pt] ?? 0, draft: dr.points[pt] ?? 0, delta: (dr.points[pt] ?? 0) - (live.points[pt] ?? 0) })),
-    rules: ruleKeys.map((k) => {
+    rules: [...new Set(ruleKeys)].sort().map((k) => {
       const [kind, id, pointType] = k.split('|') as [string, string, string];
-      const l = live.byRule.get(k) ?? 0;
-      const d = dr.byRule.get(k) ?? 0;
+      const l = amountOf(live, id, pointType);
+      const d = amountOf(dr, id, pointType);
       return { kind, id, name: names.get(`${kind}|${id}`) ?? id, pointType, live: l, draft: d, delta: d - l };
     }),
     expiring: pointTypes.map((pt) => ({ pointType: pt, live: live.expiring[pt] ?? 0, draft: dr.expiring[pt] ?? 0, delta: (dr.expiring[pt] ?? 0) - (live.expiring[pt] ?? 0) })),
@@ -232,26 +261,38 @@ function evaluateSide(side: ReplaySide, event: EngineEvent, memberId: string, m:
   return out;
 }
 
-function tally(side: ReplaySide, out: EvaluationResult, m: MemberInfo, row: EventRow, zone: string, horizon: Date): void {
+function tally(side: ReplaySide, out: EvaluationResult, row: EventRow, zone: string, horizon: Date): void {
   for (const a of out.awards) {
-    const key = `${a.kind}|${a.ruleId}|${a.pointType}`;
-    side.byRule.set(key, (side.byRule.get(key) ?? 0) + a.amount);
+    // Rule and campaign ids never collide (their prefixes differ); the point type completes the key.
+    let byType = side.byRule.get(a.ruleId);
+    if (!byType) side.byRule.set(a.ruleId, (byType = { kind: a.kind, amounts: {} }));
+    byType.amounts[a.pointType] = (byType.amounts[a.pointType] ?? 0) + a.amount;
   }
-  for (const [pt, amount] of Object.entries(out.totals)) {
+  const totals = out.totals;
+  for (const pt in totals) {
+    const amount = totals[pt]!;
     if (amount <= 0) continue;
     side.points[pt] = (side.points[pt] ?? 0) + amount;
     const policy = side.expiry[pt];
     if (!policy || policy.kind === 'never' || policy.kind === 'inactivity') continue;
-    let expiresAt: Date | null;
-    try {
-      expiresAt = computeExpiry(policy, { earnedAt: row.received_at, zone, tierCode: side.sim?.tierCode(row.member_id) ?? null });
-    } catch {
-      // A fixed date already past: the ledger would refuse the earn; count it as expiring at once.
-      expiresAt = row.received_at;
+    const tierCode = side.sim?.tierCode(row.member_id) ?? null;
+    const byDay = side.expiryByDay(pt);
+    const key = byDay ? `${pt}|${tierCode}|${side.clock.dayNumber(row.received_at.getTime())}` : '';
+    let expiresAt = byDay ? side.expiryCache.get(key) : undefined;
+    if (expiresAt === undefined) {
+      try {
+        expiresAt = computeExpiry(policy, { earnedAt: row.received_at, zone, tierCode })?.getTime() ?? null;
+      } catch {
+        // A fixed date already past: the ledger would refuse the earn; count it as expiring at once.
+        expiresAt = row.received_at.getTime();
+      }
+      if (byDay) {
+        if (side.expiryCache.size > 100_000) side.expiryCache.clear();
+        side.expiryCache.set(key, expiresAt);
+      }
     }
-    if (expiresAt !== null && expiresAt.getTime() <= horizon.getTime()) side.expiring[pt] = (side.expiring[pt] ?? 0) + amount;
+    if (expiresAt !== null && expiresAt <= horizon.getTime()) side.expiring[pt] = (side.expiring[pt] ?? 0) + amount;
   }
-  void m;
 }
 
 function sameTotals(a: Record<string, number>, b: Record<string, number>): boolean {

@@ -1,16 +1,14 @@
-import { DateTime } from 'luxon';
 import { ZoneClock, periodBucket } from '../rules/engine/index.js';
 import {
   entryLeaves,
-  holds,
   leafKey,
   measuresOf,
   nextEvaluation,
-  qualifiedRank,
   referenceDate,
   retentionOf,
   validityEnd,
   windowRange,
+  type Condition,
   type Ladder,
   type Measure,
 } from '../tiers/index.js';
@@ -51,6 +49,13 @@ export class TierSim {
   readonly members = new Map<string, MemberState>();
   private readonly measures: Measure[];
   private readonly validityCache = new Map<number, Array<number | null>>();
+  private readonly starts = new Map<string, Map<string, string | null>>();
+  private readonly refs = new Map<number, string>();
+  private lastDay = Number.NaN;
+  private lastDate = '';
+  /** per tier (index rank - 1): its entry and its retention condition, compiled over measure keys */
+  private readonly entry: Array<(v: Map<string, number>) => boolean>;
+  private readonly keep: Array<(v: Map<string, number>) => boolean>;
   private readonly clock: ZoneClock;
   private nextEval: number | null;
   /** entries into each rank (index = rank) at or after `countFrom` */
@@ -64,6 +69,8 @@ export class TierSim {
     start: Date,
   ) {
     this.measures = measuresOf(ladder);
+    this.entry = ladder.tiers.map((t) => compileCondition(ladder, t.qualification));
+    this.keep = ladder.tiers.map((t) => compileCondition(ladder, retentionOf(t)));
     this.clock = new ZoneClock(zone);
     this.entries = new Array<number>(ladder.tiers.length + 1).fill(0);
     const first = nextEvaluation(ladder.policy.evaluation, start, zone);
@@ -71,7 +78,13 @@ export class TierSim {
   }
 
   localDate(ms: number): string {
-    return periodBucket('day', this.clock.local(ms));
+    // Events come in time order: most calls ask for the day of the call before.
+    const day = this.clock.dayNumber(ms);
+    if (day !== this.lastDay) {
+      this.lastDay = day;
+      this.lastDate = periodBucket('day', this.clock.local(ms));
+    }
+    return this.lastDate;
   }
 
   /** The member's tier code now (the base tier for a member the ladder has not seen yet). */
@@ -145,7 +158,7 @@ export class TierSim {
     if (s.q >= this.ladder.tiers.length) return;
     const ref = this.localDate(now);
     const values = this.values(s, ref);
-    const rank = qualifiedRank(this.ladder, values);
+    const rank = this.qualified(values);
     if (rank <= s.q) return;
     const tier = this.ladder.tiers[rank - 1]!;
     const policy = this.ladder.policy.counters;
@@ -183,7 +196,7 @@ export class TierSim {
         out.set(m.key, 0);
         continue;
       }
-      const start = windowRange(m.window, ref, { joinedOn: s.joinedOn, attainedOn: s.attainedOn }).from;
+      const start = this.windowStart(m, ref, s);
       let from = start;
       if (s.countersFrom !== null && (from === null || s.countersFrom > from)) from = s.countersFrom;
       let sum = 0;
@@ -194,6 +207,29 @@ export class TierSim {
       out.set(m.key, sum);
     }
     return out;
+  }
+
+  /** The highest rank whose entry holds (qualifiedRank of the tiers module, over compiled conditions). */
+  private qualified(values: Map<string, number>): number {
+    for (let i = this.entry.length - 1; i >= 0; i--) if (this.entry[i]!(values)) return i + 1;
+    return 0;
+  }
+
+  /** Window starts depend on the reference date alone (but for anniversary windows): cached, as a replay asks millions of times. */
+  private windowStart(m: Measure, ref: string, s: MemberState): string | null {
+    const kind = m.window.kind;
+    if (kind === 'membershipYear' || kind === 'tierYear') return windowRange(m.window, ref, { joinedOn: s.joinedOn, attainedOn: s.attainedOn }).from;
+    let starts = this.starts.get(ref);
+    if (!starts) {
+      if (this.starts.size > 1000) this.starts.clear();
+      this.starts.set(ref, (starts = new Map()));
+    }
+    let start = starts.get(m.key);
+    if (start === undefined) {
+      start = windowRange(m.window, ref, { joinedOn: s.joinedOn, attainedOn: s.attainedOn }).from;
+      starts.set(m.key, start);
+    }
+    return start;
   }
 
   private catchUp(id: string, s: MemberState, now: number): void {
@@ -218,16 +254,20 @@ export class TierSim {
   private evaluate(id: string, s: MemberState, asOf: number, cause: TierMove['cause']): void {
     const { ladder } = this;
     const zone = this.zone;
-    const ref = referenceDate(new Date(asOf), zone);
+    let ref = this.refs.get(asOf);
+    if (ref === undefined) {
+      if (this.refs.size > 10_000) this.refs.clear();
+      ref = referenceDate(new Date(asOf), zone);
+      this.refs.set(asOf, ref);
+    }
     const today = this.localDate(asOf);
     const values = this.values(s, ref);
     const oldQ = s.q;
-    const qual = qualifiedRank(ladder, values);
-    const current = ladder.tiers[oldQ - 1];
-    const retained = current ? holds(ladder, retentionOf(current), values) : true;
+    const qual = this.qualified(values);
+    const retained = oldQ > 0 ? this.keep[oldQ - 1]!(values) : true;
     let below = 0;
     for (let i = oldQ - 2; i >= 0; i--) {
-      if (holds(ladder, ladder.tiers[i]!.qualification, values)) {
+      if (this.entry[i]!(values)) {
         below = i + 1;
         break;
       }
@@ -286,7 +326,25 @@ function minOf(a: number | null, b: number | null): number | null {
   return Math.min(a, b);
 }
 
-/** Local date arithmetic for callers that step through days (the forward simulation). */
-export function plusDays(date: string, days: number): string {
-  return DateTime.fromISO(date, { zone: 'utc' }).plus({ days }).toISODate()!;
+/**
+ * A ladder condition as a function over measure values: the same test as the tiers module's
+ * `holds`, with each leaf's measure key worked out once instead of on every call.
+ */
+function compileCondition(ladder: Ladder, c: Condition | null | undefined): (v: Map<string, number>) => boolean {
+  if (!c) return () => true;
+  if ('all' in c) {
+    const parts = c.all.map((x) => compileCondition(ladder, x));
+    return (v) => parts.every((p) => p(v));
+  }
+  if ('any' in c) {
+    const parts = c.any.map((x) => compileCondition(ladder, x));
+    return (v) => parts.some((p) => p(v));
+  }
+  const key = leafKey(ladder, c);
+  const min = c.min ?? Number.NEGATIVE_INFINITY;
+  const max = c.max ?? Number.POSITIVE_INFINITY;
+  return (v) => {
+    const x = v.get(key) ?? 0;
+    return x >= min && x <= max;
+  };
 }
