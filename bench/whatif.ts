@@ -11,6 +11,7 @@ import { benchLine, log, round, step, table } from './lib/report.js';
 import { bulk, seedMembers, seededMemberId, settle } from './lib/seed.js';
 import { createBenchProgram, startLaurel } from './ledger/setup.js';
 import type { LadderConfigInput } from '../src/modules/tiers/index.js';
+import { LADDER } from './tiers.js';
 
 /**
  * `npm run bench -- whatif`: on PostgreSQL, a replay of 1,000,000 recorded events over 100,000
@@ -30,14 +31,9 @@ const CHUNK = 10_000;
 const PERIOD_S = 365 * 86_400;
 const PREFIX = 'mem_wif_';
 
-/** Growth over 90 days and spend over 12 months, with thresholds the seeded behaviour spreads across. */
+/** The tiers benchmark's metrics and schedule; growth over 90 days and spend over 12 months, with thresholds the seeded behaviour spreads across. */
 const ladder = (silver: number): LadderConfigInput => ({
-  metrics: [
-    { code: 'growth', name: 'Growth', source: { kind: 'pointType', pointType: 'growth' } },
-    { code: 'spend', name: 'Spend', source: { kind: 'event', eventTypes: ['purchase'], attribute: 'amount' } },
-  ],
-  evaluation: { schedule: 'monthly', dayOfMonth: 1 },
-  downgrade: { policy: 'recompute', graceDays: 0 },
+  ...LADDER,
   tiers: [
     { code: 'basic', name: 'Basic' },
     { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 90 }, min: silver } },
