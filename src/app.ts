@@ -35,6 +35,7 @@ import type { EngagementService } from './modules/engagement/index.js';
 import type { MallService } from './modules/mall/index.js';
 import { serveConsole } from './http/static.js';
 import { installRateLimit, type RateLimitOptions } from './http/rate-limit.js';
+import { whatifModule } from './modules/whatif/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -88,16 +89,19 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
     tiers: tiers.service,
     earningChanged: (ctx, trx) => earning.service.config.invalidate(ctx, trx),
   });
+  const engagement = engagementModule(deps, { benefits });
   return [
     earning,
     tiers,
-    engagementModule(deps, { benefits }),
+    engagement,
     ...spending,
     privileges,
     plans,
     webhooksModule(deps),
     auditModule(deps),
     analyticsModule(deps),
+    // What-if replays and simulates through the earning, tiers and engagement services.
+    whatifModule(deps, { earning: earning.service, tiers: tiers.service, engagement: engagement.service }),
   ];
 }
 

@@ -13,7 +13,7 @@ import { step } from './report.js';
  * itself created, and checking a million references one by one would dominate the seeding time.
  * Unique and check constraints still apply, and verifyLedger runs on the result.
  */
-async function bulk(pool: pg.Pool, text: string, params: unknown[] = []): Promise<void> {
+export async function bulk(pool: pg.Pool, text: string, params: unknown[] = []): Promise<void> {
   const c = await pool.connect();
   try {
     await c.query('begin');

@@ -33,6 +33,8 @@ export const idPrefixes = {
   play: 'play',
   webhook: 'whk',
   job: 'job',
+  whatifDraft: 'wif',
+  whatifRun: 'wir',
   operator: 'op',
   cause: 'cause',
   notice: 'ntc',

@@ -8,6 +8,7 @@ import { sql as integration } from './0007-integration.js';
 import { sql as operators } from './0008-operators.js';
 import { sql as ledgerFingerprints } from './0009-ledger-fingerprints.js';
 import { sql as privileges } from './0010-privileges.js';
+import { sql as whatif } from './0011-whatif.js';
 import { sql as partnerAttribution } from './0012-partner-attribution.js';
 import { sql as eventExplanations } from './0014-event-explanations.js';
 
@@ -29,6 +30,7 @@ export const migrations: Migration[] = [
   { version: 8, name: 'operators', sql: operators },
   { version: 9, name: 'ledger-fingerprints', sql: ledgerFingerprints },
   { version: 10, name: 'privileges', sql: privileges },
+  { version: 11, name: 'whatif', sql: whatif },
   { version: 12, name: 'partner-attribution', sql: partnerAttribution },
   { version: 14, name: 'event-explanations', sql: eventExplanations },
 ];

@@ -235,14 +235,15 @@ export class EarningConfigService {
     );
   }
 
-  private async validate(ctx: ProgramContext, exec: Executor, kind: RuleKind, definition: Record<string, unknown>) {
+  /** The checks every saved rule or campaign passes; what-if drafts pass the same (`ruleIds`: the rules a draft campaign may name). */
+  async validate(ctx: ProgramContext, exec: Executor, kind: RuleKind, definition: Record<string, unknown>, ruleIds?: ReadonlySet<string>) {
     const ruleCtx = await this.ruleContext(ctx, exec);
     if (kind === 'rule') {
       // The engine's schema knows only the statuses it evaluates; archived rules are never compiled.
       validateRule({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx).throwIfAny('rule is invalid');
     } else {
-      const ruleIds = new Set((await this.list(ctx, 'rule', undefined, exec)).map((r) => r.id));
-      validateCampaign({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx, ruleIds).throwIfAny('campaign is invalid');
+      const ids = ruleIds ?? new Set((await this.list(ctx, 'rule', undefined, exec)).map((r) => r.id));
+      validateCampaign({ ...definition, status: definition.status === 'archived' ? 'paused' : definition.status }, ruleCtx, ids).throwIfAny('campaign is invalid');
     }
   }
 

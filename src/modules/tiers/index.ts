@@ -32,3 +32,7 @@ export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
     routes: (app: App) => tierRoutes(app, service),
   };
 }
+// The pure ladder rules, for callers that evaluate a ladder in memory (what-if replays).
+export { validateLadder, baseRankOf, qualifiedRank, holds, leafKey, measuresOf, retentionOf, validityEnd, nextEvaluation, referenceDate, windowRange } from './tiers.model.js';
+export type { MetricSource, LadderPolicy, TierDef, Measure } from './tiers.model.js';
+export { entryLeaves } from './tiers.sql.js';
