@@ -124,6 +124,8 @@ function Home({ me }: { me: Me }) {
       </Card>
       <TierCard />
       <Tabs
+        className="portal-tabs"
+        tabBarGutter={12}
         items={[
           { key: 'checkin', label: t('checkIn'), children: <CheckIn /> },
           { key: 'tasks', label: t('tasks'), children: <Tasks /> },

@@ -30,10 +30,11 @@ const wonName = (prizes: StagePrize[], phase: Phase) => (phase.kind === 'idle' ?
 
 /** Slices sized by odds; the wheel turns five times and stops with the drawn slice under the pointer. */
 function Wheel({ prizes, phase }: { prizes: StagePrize[]; phase: Phase }) {
-  const total = prizes.reduce((a, p) => a + p.probability, 0) || 1;
+  const total = prizes.reduce((a, p) => a + p.probability, 0);
   let start = 0;
+  // A prize that cannot be drawn gets no slice; equal slices only when no odds are published.
   const slices = prizes.map((p, i) => {
-    const sweep = (p.probability / total) * 360 || 360 / prizes.length;
+    const sweep = total > 0 ? (p.probability / total) * 360 : 360 / prizes.length;
     const slice = { ...p, start, sweep, colour: SLICE_COLOURS[i % SLICE_COLOURS.length]! };
     start += sweep;
     return slice;
@@ -45,7 +46,7 @@ function Wheel({ prizes, phase }: { prizes: StagePrize[]; phase: Phase }) {
     <div className="stage" data-presentation="wheel" aria-hidden="true">
       <svg viewBox="0 0 200 210" width={220} height={230}>
         <g className="wheel-disc" style={{ transform: `rotate(${rotation}deg)`, transition: phase.kind === 'idle' ? 'none' : `transform ${ANIMATION_MS}ms cubic-bezier(.17,.67,.21,1)` }}>
-          {slices.map((s) => {
+          {slices.filter((s) => s.sweep > 0).map((s) => {
             const [x1, y1] = point(s.start);
             const [x2, y2] = point(s.start + s.sweep);
             const [tx, ty] = point(s.start + s.sweep / 2, 58);
