@@ -472,7 +472,7 @@ const zh: Record<MessageKey, string> = {
   startImport: '开始导入',
   progress: '进度',
   importResult: '成功 {done} 条，失败 {failed} 条',
-  line: '第几行',
+  line: '行',
   menuEarning: '积分获取',
   menuMembership: '会员等级与权益',
   menuEngagement: '互动',
