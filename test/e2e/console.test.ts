@@ -331,6 +331,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Save' }).count()).toBe(0);
     await page.goto(`${base}/console/#/imports`);
     expect(await page.getByRole('button', { name: 'Start import' }).count()).toBe(0);
+    // API keys are for admins to read too: the screen says so instead of showing an empty list.
+    await page.goto(`${base}/console/#/api-keys`);
+    await page.getByText('You are not allowed to do this').waitFor();
     await shot(page, 'console-viewer-config');
     // Writes with a valid session and CSRF token: still 403 for the viewer.
     const statuses = await page.evaluate(

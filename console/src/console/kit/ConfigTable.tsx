@@ -1,10 +1,10 @@
-import { Button, Card, Drawer, Form, Space, Table } from 'antd';
+import { Alert, Button, Card, Drawer, Form, Space, Table } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { columns as toColumns, type ColumnSpec } from './columns.js';
 import { useState, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../../shared/i18n.js';
 import { api } from '../client.js';
-import { useCan, useProgramQuery, useWrite, type Scope } from './context.js';
+import { useCan, useErrorText, useProgramQuery, useWrite, type Scope } from './context.js';
 import { FieldsForm, fromForm, toForm, type FieldSpec, type Mode } from './fields.js';
 
 export interface Endpoint<A> {
@@ -52,6 +52,7 @@ export function ConfigTable<T extends object>(props: ConfigTableProps<T>) {
   const { t } = useI18n();
   const can = useCan(props.scope);
   const query = useProgramQuery<any>(props.list);
+  const errorText = useErrorText();
   const [form] = Form.useForm();
   const [editing, setEditing] = useState<{ mode: Mode; row: T | null } | null>(null);
   const save = useWrite(
@@ -114,6 +115,8 @@ export function ConfigTable<T extends object>(props: ConfigTableProps<T>) {
         </Space>
       }
     >
+      {/* e.g. API keys, which only admins may read */}
+      {query.error && <Alert type="warning" showIcon message={errorText(query.error)} style={{ marginBottom: 16 }} />}
       <Table<T>
         data-testid={props.testId}
         rowKey={(row) => String(row[props.rowKey])}
