@@ -24,7 +24,7 @@ import { ProgramsService, clockOf, type CreateProgramInput, type Program } from 
 import { programRoutes } from './modules/programs/programs.routes.js';
 import { spendingModules } from './modules/mall/module.js';
 import { privilegesModule, type BenefitsService } from './modules/benefits/index.js';
-import { tiersModule } from './modules/tiers/index.js';
+import { tiersModule, type TiersService } from './modules/tiers/index.js';
 import { plansModule } from './modules/plans/index.js';
 import { analyticsModule } from './modules/analytics/index.js';
 import { auditModule } from './modules/audit/index.js';
@@ -209,6 +209,7 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
     engagement: services.engagement as EngagementService,
     mall: services.mall as MallService,
     draws: services.draws as DrawsService,
+    tiers: services.tiers as TiersService | undefined,
   });
   serveConsole(http);
 

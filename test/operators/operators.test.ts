@@ -108,4 +108,35 @@ describe.each(engines)('operators, console sessions and portal tokens (%s)', (en
     const later = new OperatorsService(t.laurel.database.db, fixedClock(new Date(Date.now() + 601_000)));
     await expect(later.verifyPortalToken(token)).rejects.toMatchObject({ code: 'unauthorized' });
   });
+
+  it("shows the member their own tier, tasks and medals, and claims a completed task's reward once", async () => {
+    const p = `/v1/programs/${programId}`;
+    const token = (await t.api('POST', `${p}/members/ext:m1/portal-tokens`, { key, body: {} })).body.token as string;
+    // No ladder yet: no tier, not an error.
+    expect((await t.api('GET', '/v1/portal/me/tier', { key: token })).body).toEqual({ tier: null });
+    const ok = (res: { status: number; body: unknown }) => expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    ok(await t.api('PUT', `${p}/tiers`, { key, body: { metrics: [{ code: 'spend', name: 'Spend', source: { kind: 'event', eventTypes: ['purchase'], attribute: 'amount' } }], tiers: [{ code: 'green', name: 'Green' }, { code: 'gold', name: 'Gold', qualification: { metric: 'spend', window: { kind: 'rollingMonths', months: 12 }, min: 1000 } }] } }));
+    ok(await t.api('POST', `${p}/tasks`, { key, body: { code: 'buy1', name: 'Buy once', recurrence: 'once', eventType: 'purchase', target: 1, claim: 'manual', rewards: { points: [{ pointType: 'points', amount: 7 }] } } }));
+    ok(await t.api('POST', `${p}/medals`, { key, body: { code: 'buyer', name: 'Buyer', criterion: { kind: 'event_count', eventType: 'purchase' }, levels: [{ name: 'One', threshold: 1 }, { name: 'Five', threshold: 5 }] } }));
+    ok(await t.api('POST', `${p}/events`, { key, body: { eventId: 'portal-e1', member: 'ext:m1', type: 'purchase', attributes: { amount: 400 } } }));
+
+    const tier = (await t.api('GET', '/v1/portal/me/tier', { key: token })).body.tier;
+    expect(tier.tier.code).toBe('green');
+    expect(tier.progress.next).toMatchObject({ tier: { code: 'gold' }, conditions: { value: 400, min: 1000, remaining: 600 } });
+    const tasks = (await t.api('GET', '/v1/portal/me/tasks', { key: token })).body.data;
+    expect(tasks).toEqual([expect.objectContaining({ task: expect.objectContaining({ code: 'buy1' }), progress: 1, target: 1, claimable: true })]);
+    const medals = (await t.api('GET', '/v1/portal/me/medals', { key: token })).body.data;
+    expect(medals).toEqual([expect.objectContaining({ level: 1, next: expect.objectContaining({ name: 'Five', remaining: 4 }) })]);
+
+    const before = (await t.api('GET', `${p}/members/ext:m1/balances`, { key })).body.balances.find((b: { pointType: string }) => b.pointType === 'points').available;
+    const claim = () => t.api('POST', `/v1/portal/me/tasks/${tasks[0].task.id}/claim`, { key: token, body: {} });
+    expect((await claim()).status).toBe(201);
+    expect((await claim()).status).toBe(201);
+    const after = (await t.api('GET', `${p}/members/ext:m1/balances`, { key })).body.balances.find((b: { pointType: string }) => b.pointType === 'points').available;
+    expect(after - before).toBe(7);
+    // Another member's token sees only their own tasks.
+    await t.api('POST', `${p}/members`, { key, body: { externalId: 'm2' } });
+    const other = (await t.api('POST', `${p}/members/ext:m2/portal-tokens`, { key, body: {} })).body.token as string;
+    expect((await t.api('GET', '/v1/portal/me/tasks', { key: other })).body.data[0]).toMatchObject({ progress: 0 });
+  });
 });

@@ -12,6 +12,8 @@ import { Member360 } from './Member360.js';
 import { Members } from './Members.js';
 import { RuleBuilder } from './RuleBuilder.js';
 import { Rules } from './Rules.js';
+import { ConsoleScopeProvider } from './kit/context.js';
+import { SCREENS } from './screens/index.js';
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: (n, err) => !(err instanceof ApiError && err.status < 500) && n < 2, staleTime: 5_000 } } });
 
@@ -101,7 +103,11 @@ function Signed({ session }: { session: Session }) {
   else if (section === 'members') page = <Members program={program} />;
   else if (section === 'rules' && id === 'new') page = <RuleBuilder program={program} />;
   else if (section === 'rules') page = <Rules program={program} role={session.operator.role} />;
-  else page = <Dashboard program={program} />;
+  else {
+    const screen = SCREENS.find((s) => s.key === section);
+    page = screen ? <screen.Component key={program.id} /> : <Dashboard program={program} />;
+  }
+  const groups = [...new Set(SCREENS.map((s) => s.group))];
 
   return (
     <Layout style={{ minHeight: '100vh' }}>
@@ -117,6 +123,7 @@ function Signed({ session }: { session: Session }) {
             { key: 'dashboard', label: t('dashboard') },
             { key: 'members', label: t('members') },
             { key: 'rules', label: t('rules') },
+            ...groups.map((g) => ({ key: g, type: 'group' as const, label: t(g), children: SCREENS.filter((s) => s.group === g).map((s) => ({ key: s.key, label: t(s.label) })) })),
           ]}
         />
       </Layout.Sider>
@@ -148,7 +155,7 @@ function Signed({ session }: { session: Session }) {
             <Button onClick={signOut}>{t('signOut')}</Button>
           </Space>
         </Layout.Header>
-        <Layout.Content style={{ padding: 24 }}>{page}</Layout.Content>
+        <Layout.Content style={{ padding: 24 }}>{program ? <ConsoleScopeProvider value={{ program, role: session.operator.role }}>{page}</ConsoleScopeProvider> : page}</Layout.Content>
       </Layout>
     </Layout>
   );

@@ -1,29 +1,17 @@
-import { QueryClient, QueryClientProvider, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { QueryClient, QueryClientProvider, useMutation, useQuery } from '@tanstack/react-query';
 import { App as AntApp, Alert, Button, Card, ConfigProvider, Empty, Form, Input, List, Progress, Space, Statistic, Tabs, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import { useState } from 'react';
-import { ApiError, formatDate, formatPoints, makeApi } from '../shared/api.js';
+import { ApiError, formatDate, formatPoints } from '../shared/api.js';
 import { CheckinCalendar, type CalendarDay } from '../shared/CheckinCalendar.js';
 import { I18nProvider, useI18n, type Lang } from '../shared/i18n.js';
 import './portal.css';
 
-/**
- * The member portal, mobile first. A member arrives with `#token=<portal token>` (issued by the
- * host platform through POST /v1/programs/{id}/members/{memberId}/portal-tokens); the token is
- * kept for the tab's session only and sent as a bearer token to the /v1/portal/me routes.
- */
-function initialToken(): string | null {
-  const match = /token=([^&]+)/.exec(window.location.hash);
-  if (match) {
-    sessionStorage.setItem('laurel.portal', decodeURIComponent(match[1]!));
-    history.replaceState(null, '', window.location.pathname);
-  }
-  return sessionStorage.getItem('laurel.portal');
-}
+import { api, errorText, getToken, setToken as storeToken, useRefresh } from './client.js';
+import { DrawPanel } from './DrawPanel.js';
+import { Medals, Tasks, TierCard } from './Engagement.js';
 
-let token: string | null = initialToken();
-const api = makeApi((): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {}));
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 2_000 } } });
 
 export function PortalApp() {
@@ -83,11 +71,10 @@ function SignIn({ onToken }: { onToken(t: string): void }) {
 function Portal() {
   const { t } = useI18n();
   const [, rerender] = useState(0);
+  const token = getToken();
   const me = useQuery({ queryKey: ['me', token], queryFn: () => api<Me>('GET', '/v1/portal/me'), enabled: !!token });
   const setToken = (next: string | null) => {
-    token = next;
-    if (next) sessionStorage.setItem('laurel.portal', next);
-    else sessionStorage.removeItem('laurel.portal');
+    storeToken(next);
     queryClient.clear();
     rerender((n) => n + 1);
   };
@@ -135,27 +122,21 @@ function Home({ me }: { me: Me }) {
           <div style={{ color: '#dfeee5', fontSize: 13 }}>{t('noExpiring')}</div>
         )}
       </Card>
+      <TierCard />
       <Tabs
+        className="portal-tabs"
+        tabBarGutter={12}
         items={[
           { key: 'checkin', label: t('checkIn'), children: <CheckIn /> },
+          { key: 'tasks', label: t('tasks'), children: <Tasks /> },
+          { key: 'medals', label: t('medals'), children: <Medals /> },
           { key: 'mall', label: t('mall'), children: <Mall /> },
-          { key: 'draw', label: t('draw'), children: <Draws /> },
+          { key: 'draw', label: t('draw'), children: <DrawPanel /> },
           { key: 'history', label: t('history'), children: <History /> },
         ]}
       />
     </Space>
   );
-}
-
-function useRefresh() {
-  const client = useQueryClient();
-  return () => {
-    for (const key of ['balances', 'ledger', 'checkins', 'orders', 'items']) void client.invalidateQueries({ queryKey: [key] });
-  };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function CheckIn() {
@@ -252,55 +233,6 @@ function Mall() {
           )}
         />
       </Card>
-    </Space>
-  );
-}
-
-interface Draw { id: string; name: string; presentation: string; costPoints: number; pointType: string; prizes: Array<{ id: string; name: string; probability: number }> }
-
-function Draws() {
-  const { t } = useI18n();
-  const refresh = useRefresh();
-  const draws = useQuery({ queryKey: ['draws'], queryFn: () => api<{ data: Draw[] }>('GET', '/v1/portal/me/draws') });
-  const [spinning, setSpinning] = useState<string | null>(null);
-  const [result, setResult] = useState<{ drawId: string; prize: string | null } | null>(null);
-  const play = useMutation({
-    mutationFn: async (drawId: string) => {
-      setResult(null);
-      setSpinning(drawId);
-      const [res] = await Promise.all([api<{ prize: { name: string; kind: string } | null }>('POST', `/v1/portal/me/draws/${drawId}/plays`, { idempotent: true }), new Promise((r) => setTimeout(r, 1200))]);
-      return { drawId, prize: res.prize && res.prize.kind !== 'thanks' ? res.prize.name : null };
-    },
-    onSuccess: (r) => {
-      setResult(r);
-      refresh();
-    },
-    onSettled: () => setSpinning(null),
-  });
-  if ((draws.data?.data ?? []).length === 0) return <Empty description={t('empty')} />;
-  return (
-    <Space direction="vertical" style={{ width: '100%' }} data-testid="draws">
-      {(draws.data?.data ?? []).map((d) => (
-        <Card key={d.id} title={d.name} size="small">
-          <div className={`wheel ${spinning === d.id ? 'spin' : ''}`} aria-hidden="true">
-            {d.presentation === 'wheel' ? '🎡' : d.presentation === 'scratch' ? '🎟️' : '🎁'}
-          </div>
-          <List
-            size="small"
-            dataSource={d.prizes}
-            renderItem={(p) => (
-              <List.Item>
-                {p.name} <span>{t('odds')} {(p.probability * 100).toFixed(1)}%</span>
-              </List.Item>
-            )}
-          />
-          <Button type="primary" block onClick={() => play.mutate(d.id)} loading={spinning === d.id}>
-            {t('play')} · {t('cost')} {d.costPoints} {d.pointType}
-          </Button>
-          {result?.drawId === d.id && <Alert style={{ marginTop: 8 }} type={result.prize ? 'success' : 'info'} message={result.prize ? `${t('youWon')}: ${result.prize}` : t('noPrize')} data-testid="draw-result" />}
-          {play.error && <Alert style={{ marginTop: 8 }} type="error" message={errorText(play.error)} />}
-        </Card>
-      ))}
     </Space>
   );
 }

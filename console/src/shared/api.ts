@@ -15,6 +15,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** a fresh Idempotency-Key for writes that need one */
   idempotent?: boolean;
+  /** a body sent as it is (e.g. CSV), with its content type */
+  raw?: { text: string; contentType: string };
 }
 
 export function newKey(): string {
@@ -25,8 +27,10 @@ export function makeApi(auth: () => Record<string, string>) {
   return async function api<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...auth(), ...(options.headers ?? {}) };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    if (options.idempotent) headers['idempotency-key'] = newKey();
-    const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
+    if (options.raw) headers['content-type'] = options.raw.contentType;
+    if (options.idempotent && !headers['idempotency-key']) headers['idempotency-key'] = newKey();
+    const body = options.raw ? options.raw.text : options.body !== undefined ? JSON.stringify(options.body) : undefined;
+    const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;
     if (!res.ok) {

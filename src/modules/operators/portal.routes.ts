@@ -12,6 +12,7 @@ import type { EngagementService } from '../engagement/index.js';
 import type { LedgerQueries } from '../ledger/index.js';
 import type { MallService } from '../mall/index.js';
 import type { MembersService } from '../members/index.js';
+import type { TiersService } from '../tiers/index.js';
 import { clockOf, type ProgramsService } from '../programs/index.js';
 import type { OperatorsService, PortalClaims } from './operators.service.js';
 
@@ -23,6 +24,8 @@ export interface PortalDeps {
   engagement: EngagementService;
   mall: MallService;
   draws: DrawsService;
+  /** absent in a deployment without the tiers module: the portal then shows no tier */
+  tiers?: TiersService;
 }
 
 const tags = ['portal'];
@@ -30,12 +33,18 @@ const errors = { ...commonErrors, 409: ErrorResponse, 422: ErrorResponse };
 const security = [{ bearer: [] }]; // the portal token, not an API key
 const Page = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), cursor: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 
+/** A program without a tier ladder: the member simply has no tier. */
+function noLadder(err: unknown): null {
+  if (err instanceof AppError && err.code === 'tier_ladder_not_found') return null;
+  throw err;
+}
+
 /**
  * The member portal's API: a member signed in with a token the host platform issued acts on
  * their own account only. Each route is a thin call into the module that owns the data.
  */
 export function portalRoutes(app: App, deps: PortalDeps): void {
-  const { operators, programs, members, ledgerQueries, engagement, mall, draws } = deps;
+  const { operators, programs, members, ledgerQueries, engagement, mall, draws, tiers } = deps;
 
   app.post(
     '/v1/programs/:programId/members/:memberId/portal-tokens',
@@ -89,9 +98,22 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
   }));
   get('/mall/items', 'Items on the shelf', async (request, m) => mall.listItems(m.ctx, { ...(request.query as object), available: true }));
   get('/orders', 'My orders, newest first', async (request, m) => mall.listOrders(m.ctx, { ...(request.query as object), memberId: m.memberId }));
+  get('/tier', 'My tier, its validity and progress to the next tier (null without a ladder)', async (_request, m) => ({ tier: tiers ? await tiers.view(m.ctx, m.memberId).catch(noLadder) : null }));
+  get('/tasks', 'My open tasks with this period’s progress', async (_request, m) => ({ data: await engagement.tasks.forMember(m.ctx, m.memberId) }));
+  get('/medals', 'My medals: levels awarded, locked ones and the progress toward each', async (_request, m) => ({ data: await engagement.medals.forMember(m.ctx, m.memberId) }));
   get('/draws', 'Draws with their published odds', async (_request, m) => ({ data: (await draws.list(m.ctx)).filter((d) => (d as { status?: string }).status !== 'archived') }));
 
   const keyOf = (request: FastifyRequest, memberId: string) => `portal:${memberId}:${requireIdempotencyKey(request)}`;
+
+  app.post(
+    '/v1/portal/me/tasks/:taskId/claim',
+    { config: { access: 'public' }, schema: { tags, summary: 'Claim the reward of a completed task; a second claim returns the first', security, params: Type.Object({ taskId: Type.String({ maxLength: 64 }) }), response: { 201: Type.Unknown(), ...errors } } },
+    async (request, reply) => {
+      const m = await me(request);
+      const reward = await inTransaction(app.db, (trx) => engagement.tasks.claim(m.ctx, m.memberId, request.params.taskId, undefined, trx));
+      return reply.status(201).send(reward);
+    },
+  );
 
   app.post(
     '/v1/portal/me/check-ins',
