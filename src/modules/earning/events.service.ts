@@ -143,7 +143,9 @@ export class EventsService {
       if (prior) results[v.index] = fromStored(prior, true);
     }
     const pending = valid.filter((v) => results[v.index] === null);
-    const facts = await this.hooks.memberFacts(exec, ctx, [...new Set([...members.values()].map((m) => m.id))]);
+    const facts = compiled.readsMemberFacts
+      ? await this.hooks.memberFacts(exec, ctx, [...new Set([...members.values()].map((m) => m.id))])
+      : new Map<string, MemberFacts>();
     const prepared: Prepared[] = [];
     for (const v of pending) {
       const member = members.get(v.input.member);

@@ -34,6 +34,20 @@ export interface CompiledProgram {
   campaignBonusPolicy: CompiledPolicy;
   /** every point type of the program, sorted, at 0 */
   totalsTemplate: Readonly<Record<string, number>>;
+  /**
+   * Whether any rule, campaign or multiplier reads what other modules know of a member (tier,
+   * plans, segments). When none does, ingestion skips asking them: a query per event saved.
+   */
+  readsMemberFacts: boolean;
+}
+
+const MEMBER_FACT_FIELD = /"member\.(tier|plans|segments)"/;
+const TIER_OR_PLAN_RATES = /"(tiers|plans)":\{"/;
+
+/** Over-inclusive on purpose: a needless read costs a query, a missed one a wrong award. */
+function readsMemberFacts(input: CompileProgramInput): boolean {
+  const definitions = JSON.stringify([input.rules, input.campaigns ?? []]);
+  return MEMBER_FACT_FIELD.test(definitions) || TIER_OR_PLAN_RATES.test(definitions) || TIER_OR_PLAN_RATES.test(JSON.stringify(input.program.multiplierDefaults ?? {}));
 }
 
 const CODE_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -112,6 +126,7 @@ export function compileProgram(input: CompileProgramInput): CompiledProgram {
     campaignsByType: indexByType(campaigns),
     campaignBonusPolicy: compilePolicy({ ...mergePolicy(input.program.multiplierDefaults, undefined), campaigns: false }),
     totalsTemplate: Object.freeze(totals),
+    readsMemberFacts: readsMemberFacts(input),
   };
 }
 
