@@ -10,11 +10,15 @@ import { createTestDatabase } from '../engines.js';
 import { createTestLaurel, type TestLaurel } from '../harness.js';
 import { arbitraryOf, operationsOf, resolver, withText } from './openapi-requests.js';
 
-/** A registered path with its parameters filled in (`::` is Fastify's literal colon). */
+/**
+ * A registered path with its parameters filled in (`::` is Fastify's literal colon; a parameter
+ * may carry its pattern, as in `:runId(^[a-z0-9_]+)`). Fillers match `x_name`, which every
+ * pattern in the route table accepts.
+ */
 function concrete(url: string, values: Record<string, string>): string {
   return url
     .split('::')
-    .map((part) => part.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(values[name] ?? `x-${name}`)))
+    .map((part) => part.replace(/:(\w+)(\([^)]*\))?/g, (_, name: string) => encodeURIComponent(values[name] ?? `x_${name.toLowerCase()}`)))
     .join(':');
 }
 

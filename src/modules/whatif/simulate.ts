@@ -11,6 +11,9 @@ import type { EngagementService } from '../engagement/index.js';
 import type { LedgerQueries, LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 
+/** Members created, and events ingested, per transaction. */
+const STEP = 100;
+
 /**
  * Forward simulation of a sandbox program: synthetic members behave by simple parameters, drawn
  * from a seeded generator (the same seed gives the same behaviour), and the test clock advances
@@ -114,13 +117,19 @@ export async function simulate(
   const totalDays = Math.round(end.diff(start, 'days').days);
   const prefix = `sim${params.seed}-`;
 
+  // Small transactions throughout: on the embedded engine a transaction holds its one session,
+  // and the API must keep answering while a simulation runs beside it.
   const ids: string[] = [];
-  await inTransaction(deps.db, async (trx) => {
-    for (let i = 0; i < params.members; i++) {
-      const m = await deps.members.create(ctxAt(startAt), { externalId: `${prefix}${i + 1}`, joinedAt: startAt.toISOString() }, trx);
-      ids.push(m.id);
-    }
-  });
+  for (let from = 0; from < params.members; from += STEP) {
+    await inTransaction(deps.db, async (trx) => {
+      for (let i = from; i < Math.min(params.members, from + STEP); i++) {
+        const m = await deps.members.create(ctxAt(startAt), { externalId: `${prefix}${i + 1}`, joinedAt: startAt.toISOString() }, trx);
+        ids.push(m.id);
+      }
+    });
+    // A cancel is heard between chunks of members too: ten thousand of them take a while.
+    if (!(await step(0, totalDays))) return { params, start: start.toISO()!, end: end.toISO()!, months: [] };
+  }
 
   const months: MonthFigures[] = [];
   let checkInsOn = params.checkInProbability > 0;
@@ -145,8 +154,8 @@ export async function simulate(
       await deps.clock.advance(program.id, { to: at.toISOString() });
       const ctx = ctxAt(at);
       const todays = plan[d]!;
-      for (let i = 0; i < todays.length; i += 1000) {
-        const batch = todays.slice(i, i + 1000).map((p) => ({
+      for (let i = 0; i < todays.length; i += STEP) {
+        const batch = todays.slice(i, i + STEP).map((p) => ({
           eventId: `${prefix}e${++eventSeq}`,
           member: ids[p.member]!,
           type: params.eventType,
