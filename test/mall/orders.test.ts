@@ -185,6 +185,23 @@ describe.each(engines)('points mall orders (%s)', (engine) => {
     await f.verify();
   });
 
+  it('the member is named by id or ext:{externalId}; an unknown one is member_not_found, a frozen one member_inactive, a replay still answers', async () => {
+    const item = await product();
+    const sku = item.skus[0]!.id;
+    const id = await f.member(1000);
+    const { externalId } = await t.laurel.services.members.get(f.ctx, id);
+    const byExt = await order(`ext:${externalId}`, sku, 'by-ext');
+    expect(byExt).toMatchObject({ memberId: id, replayed: false, pointsTotal: 100 });
+    expect(await order(id, sku, 'by-ext')).toMatchObject({ id: byExt.id, replayed: true, lines: [{ skuId: sku, quantity: 1 }] });
+    await expect(order('ext:nobody-by-that-name', sku, 'nobody')).rejects.toMatchObject({ code: 'member_not_found' });
+    await expect(order('mem_nope', sku, 'nobody')).rejects.toMatchObject({ code: 'member_not_found' });
+    await t.laurel.services.members.update(f.ctx, id, { status: 'frozen' });
+    await expect(order(id, sku, 'frozen')).rejects.toMatchObject({ code: 'member_inactive' });
+    expect(await order(id, sku, 'by-ext')).toMatchObject({ id: byExt.id, replayed: true });
+    expect(await f.balance(id)).toMatchObject({ available: 900 });
+    expect(await stockOf(f, item.id)).toBe(9);
+  });
+
   it('external goods: the supplier reports through its own key; a rejection refunds', async () => {
     const created = await t.api('POST', `${f.base}/mall/suppliers`, { key: f.key, body: { name: 'Acme' } });
     expect(created.status).toBe(201);
