@@ -99,7 +99,7 @@ export async function main(): Promise<void> {
     const burstOther = burstResults.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code !== 'out_of_stock').length;
 
     const { rows } = await pool.query<{ sku_id: string; stock: number; sold: string }>(
-      `select s.id as sku_id, s.stock, coalesce((select sum(l.quantity) from mall_order_lines l where l.sku_id = s.id), 0) as sold
+      `select s.id as sku_id, (s.stock + coalesce((select sum(x.stock) from mall_sku_stock x where x.sku_id = s.id), 0))::int as stock, coalesce((select sum(l.quantity) from mall_order_lines l where l.sku_id = s.id), 0) as sold
        from mall_skus s where s.id = any($1::text[])`,
       [[hotSku, burstSku]],
     );

@@ -7,6 +7,7 @@ import { sql as tiers } from './0006-tiers.js';
 import { sql as integration } from './0007-integration.js';
 import { sql as operators } from './0008-operators.js';
 import { sql as ledgerFingerprints } from './0009-ledger-fingerprints.js';
+import { sql as mallStockShards } from './0015-mall-stock-shards.js';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   { version: 7, name: 'integration', sql: integration },
   { version: 8, name: 'operators', sql: operators },
   { version: 9, name: 'ledger-fingerprints', sql: ledgerFingerprints },
+  { version: 15, name: 'mall-stock-shards', sql: mallStockShards },
 ];

@@ -11,6 +11,7 @@ import type { DB } from '../../db/schema.js';
 import type { BenefitsService, Entitlement } from '../benefits/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import { memberNotFound, memberRef, type Member, type MembersService } from '../members/index.js';
+import { gatherStock, LOGICAL_STOCK, spreadStock, TAKE_STOCK, takeGathered, takeStock } from './mall.stock.js';
 
 // ---------------------------------------------------------------- types
 
@@ -393,7 +394,7 @@ function checkSku(s: SkuInput | SkuPatch, field: string): void {
 
 const ITEM_COLUMNS = `id, kind, name, description, category, images, benefit_id, supplier_id, tier_codes, limit_per_day, limit_per_order,
   limit_lifetime, min_balance, combinable, on_shelf, shelf_from, shelf_until, sort_order, created_at, updated_at`;
-const SKU_COLUMNS = 'id, item_id, code, name, attributes, points_price, mixed_points, mixed_cash, promo_points, promo_from, promo_until, stock';
+const SKU_COLUMNS = `id, item_id, code, name, attributes, points_price, mixed_points, mixed_cash, promo_points, promo_from, promo_until, ${LOGICAL_STOCK}`;
 
 /** Which transitions an order allows, by the action asked for. */
 const ALLOWED: Record<string, OrderStatus[]> = {
@@ -528,6 +529,7 @@ export class MallService {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `the item already has a SKU "${s.code}"`, { code: s.code });
       throw err;
     }
+    if ((s.stock ?? null) !== null) await spreadStock(trx, id);
     return id;
   }
 
@@ -543,11 +545,13 @@ export class MallService {
     if (patch.stock !== undefined && patch.stockDelta !== undefined) {
       throw new AppError('validation_failed', 'give stock (a new level) or stockDelta (a change), not both', { field: 'stockDelta' });
     }
-    const { rows } = await rawQuery<SkuRow>(trx, `select ${SKU_COLUMNS} from mall_skus where id = $1 and item_id = $2 and program_id = $3 for update`, [
-      skuId, itemId, ctx.program.id,
-    ]);
-    const cur = rows[0];
-    if (!cur) throw new AppError('sku_not_found', `SKU ${skuId} of item ${itemId} does not exist`, { sku: skuId });
+    const stockChanges = patch.stock !== undefined || patch.stockDelta !== undefined;
+    const known = await rawQuery(trx, 'select 1 from mall_skus where id = $1 and item_id = $2 and program_id = $3', [skuId, itemId, ctx.program.id]);
+    if (known.rows.length === 0) throw new AppError('sku_not_found', `SKU ${skuId} of item ${itemId} does not exist`, { sku: skuId });
+    // A new level or a guarded change applies to the whole stock: its shards are gathered first.
+    if (stockChanges) await gatherStock(trx, skuId);
+    const { rows } = await rawQuery<SkuRow>(trx, `select ${SKU_COLUMNS} from mall_skus where id = $1 for no key update`, [skuId]);
+    const cur = rows[0]!;
     const pointsPrice = patch.pointsPrice !== undefined ? patch.pointsPrice : cur.points_price;
     const mixed = patch.mixed !== undefined ? patch.mixed : cur.mixed_points !== null ? { points: cur.mixed_points, cash: cur.mixed_cash! } : null;
     if (pointsPrice === null && !mixed) throw new AppError('validation_failed', 'a SKU keeps a points price or a points + cash option', { field: 'pointsPrice' });
@@ -567,6 +571,7 @@ export class MallService {
       ],
     );
     if (upd.rowCount === 0) throw new AppError('out_of_stock', `SKU ${skuId} has ${cur.stock} in stock: cannot take ${-patch.stockDelta!}`, { stock: cur.stock });
+    if (stockChanges) await spreadStock(trx, skuId);
     return this.getItem(ctx, itemId, trx);
   }
 
@@ -780,9 +785,9 @@ export class MallService {
     // An instant item's entitlements first: they name the order by id and need no row of it, so the
     // statement that takes the stock can be the last one before the commit.
     if (status === 'fulfilled') await this.fulfilInstant(trx, ctx, orderId, member.id, priced);
-    // The order, its lines and the stock in one statement, so the hot SKU row stays locked for one
-    // round trip (to the commit) and no other order's foreign-key check shares its lock meanwhile.
-    // Stock in SKU id order (no deadlock between multi-line orders); null stock is unlimited.
+    // The order, its lines and the stock in one statement, so the part of the stock taken stays
+    // locked for one round trip (to the commit), and no other order's foreign-key check shares
+    // its lock meanwhile (see mall.stock.ts for the parts). Null stock is unlimited.
     const stocked = priced.filter((p) => p.stock !== null).sort((a, b) => (a.skuId < b.skuId ? -1 : 1));
     const { rows } = await rawQuery<{ placed: boolean; taken: string[] }>(
       trx,
@@ -797,12 +802,9 @@ export class MallService {
          select o.id, l.line_no, $2, l.item_id, l.sku_id, l.quantity, l.payment, l.unit_points, l.unit_cash
          from o, unnest($20::int[], $21::text[], $22::text[], $23::int[], $24::text[], $25::bigint[], $26::bigint[])
            as l(line_no, item_id, sku_id, quantity, payment, unit_points, unit_cash)),
-       s as (
-         update mall_skus k set stock = k.stock - t.quantity
-         from (select * from unnest($27::text[], $28::int[]) as t(id, quantity) order by id) t
-         where k.id = t.id and k.stock >= t.quantity
-         returning k.id)
-       select exists (select from o) as placed, array(select id from s) as taken`,
+       t as (select * from unnest($27::text[], $28::int[]) as t(id, quantity)),
+       ${TAKE_STOCK}
+       select exists (select from o) as placed, array(select id from took) as taken`,
       [
         orderId, ctx.program.id, member.id, status, fulfilment, supplierId, POINT_TYPE, pointsTotal, cashTotal, pointsTxnId, dueAt,
         input.shipping ? JSON.stringify(input.shipping) : null, today, input.source?.type ?? null, input.source?.id ?? null,
@@ -815,8 +817,8 @@ export class MallService {
     if (!rows[0]!.placed) {
       throw new AppError('idempotency_in_progress', `an order with idempotency key "${input.idempotencyKey}" is being placed; retry`, { key: input.idempotencyKey });
     }
-    const short = stocked.find((p) => !rows[0]!.taken.includes(p.skuId));
-    if (short) throw new AppError('out_of_stock', `SKU ${short.skuId} has fewer than ${short.quantity} in stock`, { sku: short.skuId, requested: short.quantity });
+    // A SKU no free part could serve: gathered under lock, taken exactly or refused out_of_stock.
+    for (const p of stocked.filter((x) => !rows[0]!.taken.includes(x.skuId))) await takeGathered(trx, p.skuId, p.quantity);
     // Answer from what was written: no read while the hot SKU row is locked.
     return {
       id: orderId, memberId: member.id, status, fulfilment, supplierId, pointType: POINT_TYPE, pointsTotal, cashTotal, paymentDueAt: dueAt,
@@ -848,10 +850,7 @@ export class MallService {
     const now = ctx.clock.now();
     const fulfilment = FULFILMENT_OF[sku.item.kind];
     const status: OrderStatus = fulfilment === 'instant' ? 'fulfilled' : fulfilment === 'supplier' ? 'submitted' : 'paid';
-    if (sku.stock !== null) {
-      const taken = await rawQuery(trx, 'update mall_skus set stock = stock - $2 where id = $1 and stock >= $2', [sku.id, input.quantity]);
-      if (taken.rowCount !== 1) throw new AppError('out_of_stock', `SKU ${sku.id} is out of stock`, { sku: sku.id });
-    }
+    if (sku.stock !== null) await takeStock(trx, sku.id, input.quantity);
     const orderId = newId('order', now.getTime());
     const history: OrderTransition[] = [{ from: null, to: 'paid', at: now.toISOString(), by: ctx.actor.type, note: `awarded by ${input.source.type}` }];
     if (status !== 'paid') history.push({ from: 'paid', to: status, at: now.toISOString(), by: ctx.actor.type });
