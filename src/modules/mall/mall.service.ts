@@ -665,7 +665,7 @@ export class MallService {
   /**
    * Place an order: points reserved (points + cash) or spent (points only), per-member limits
    * counted and stock taken, all in the caller's transaction. The stock is taken last, so the
-   * hot SKU row stays locked only from that statement to the commit.
+   * part of a hot SKU's stock it takes (mall.stock.ts) stays locked only from that statement to the commit.
    * Idempotent by key: the ledger's unique key on `mall-order:{key}` is the claim.
    */
   async placeOrder(trx: Trx, ctx: ProgramContext, input: PlaceOrderInput): Promise<Order> {
