@@ -1,8 +1,10 @@
+import type pg from 'pg';
 import type { Laurel } from '../src/app.js';
 import { inTransaction } from '../src/db/database.js';
 import type { DrawsService } from '../src/modules/draws/index.js';
 import { verifyLedger } from '../src/modules/ledger/verify.js';
 import type { MallService } from '../src/modules/mall/index.js';
+import { cpuMeter, type CpuUse } from './lib/cpu.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
 import { runLoad, type LoadResult, type Operation } from './lib/load.js';
 import { benchLine, log, round, step, table } from './lib/report.js';
@@ -27,8 +29,19 @@ const SHIPPING = { name: 'Bench', phone: '+86 100 0000 0000', address: '1 Bench 
 
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
-async function phase(label: string, op: Operation): Promise<LoadResult> {
-  return step(`${label} (${CLIENTS} clients, ${SECONDS} s)`, () => runLoad({ label, workers: CLIENTS, durationMs: SECONDS * 1000, warmupMs: WARMUP_MS }, op));
+type Measured = LoadResult & { cpu: CpuUse };
+
+/** CPU per operation (this process and the database's backends): steadier than ops/s when the machine is shared. */
+const cpuPerOp = (x: Measured, part?: keyof CpuUse) => round(((part ? x.cpu[part] : x.cpu.nodeMs + x.cpu.pgMs) * 1000) / Math.max(x.ops, 1), 0);
+
+async function phase(pool: pg.Pool, database: string, label: string, op: Operation): Promise<Measured> {
+  let stop: (() => Promise<CpuUse>) | null = null;
+  const result = await step(`${label} (${CLIENTS} clients, ${SECONDS} s)`, () =>
+    runLoad({ label, workers: CLIENTS, durationMs: SECONDS * 1000, warmupMs: WARMUP_MS }, op, async () => {
+      stop = await cpuMeter(pool, database);
+    }),
+  );
+  return { ...result, cpu: await stop!() };
 }
 
 export async function main(): Promise<void> {
@@ -64,12 +77,12 @@ export async function main(): Promise<void> {
     await settle(pool);
     const raw = new RawLedger(pool, main.program.id, main.pointTypeIds.points!);
 
-    const rawSpend = await phase('raw ledger spend', (w, s) => raw.spend(pick(spenders), 10, `raw-spend-${w}-${s}`).then(() => {}));
+    const rawSpend = await phase(pool, bench.name, 'raw ledger spend', (w, s) => raw.spend(pick(spenders), 10, `raw-spend-${w}-${s}`).then(() => {}));
     const hotSku = hot.skus[0]!.id;
-    const orders = await phase('mall order, one hot item', (w, s) =>
+    const orders = await phase(pool, bench.name, 'mall order, one hot item', (w, s) =>
       inTransaction(db, (trx) => mall.placeOrder(trx, ctx, { memberId: pick(spenders), lines: [{ skuId: hotSku, quantity: 1 }], shipping: SHIPPING, idempotencyKey: `hot-${w}-${s}` })).then(() => {}),
     );
-    const plays = await phase('draw play', (w, s) =>
+    const plays = await phase(pool, bench.name, 'draw play', (w, s) =>
       inTransaction(db, (trx) => draws.play(trx, ctx, { drawId: draw.id, memberId: pick(spenders), idempotencyKey: `play-${w}-${s}` })).then(() => {}),
     );
 
@@ -86,7 +99,7 @@ export async function main(): Promise<void> {
     const burstOther = burstResults.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code !== 'out_of_stock').length;
 
     const { rows } = await pool.query<{ sku_id: string; stock: number; sold: string }>(
-      `select s.id as sku_id, s.stock, coalesce((select sum(l.quantity) from mall_order_lines l where l.sku_id = s.id), 0) as sold
+      `select s.id as sku_id, (s.stock + coalesce((select sum(x.stock) from mall_sku_stock x where x.sku_id = s.id), 0))::int as stock, coalesce((select sum(l.quantity) from mall_order_lines l where l.sku_id = s.id), 0) as sold
        from mall_skus s where s.id = any($1::text[])`,
       [[hotSku, burstSku]],
     );
@@ -98,8 +111,11 @@ export async function main(): Promise<void> {
     console.log();
     console.log(
       table(
-        ['phase', 'clients', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'ops/s vs raw spend'],
-        [rawSpend, orders, plays].map((x) => [x.label, x.workers, x.ops, x.errors, x.throughput, x.latency.p50, x.latency.p95, x.latency.p99, round(x.throughput / rawSpend.throughput, 2)]),
+        ['phase', 'clients', 'ops', 'errors', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'ops/s vs raw spend', 'cpu µs/op (node + pg)'],
+        [rawSpend, orders, plays].map((x) => [
+          x.label, x.workers, x.ops, x.errors, x.throughput, x.latency.p50, x.latency.p95, x.latency.p99, round(x.throughput / rawSpend.throughput, 2),
+          `${cpuPerOp(x)} (${cpuPerOp(x, 'nodeMs')} + ${cpuPerOp(x, 'pgMs')})`,
+        ]),
       ),
     );
     for (const x of [rawSpend, orders, plays]) if (x.firstError) console.log(`  ${x.label}: first error: ${x.firstError}`);
@@ -113,6 +129,9 @@ export async function main(): Promise<void> {
       orders_p99_ms: round(orders.latency.p99, 2),
       draw_plays_p99_ms: round(plays.latency.p99, 2),
       raw_spend_p99_ms: round(rawSpend.latency.p99, 2),
+      orders_cpu_us_per_op: cpuPerOp(orders),
+      draw_plays_cpu_us_per_op: cpuPerOp(plays),
+      raw_spend_cpu_us_per_op: cpuPerOp(rawSpend),
       no_oversell: noOversell,
       errors: orders.errors + plays.errors + rawSpend.errors,
       verify_ok: verify.ok,

@@ -99,6 +99,31 @@ describe.each(engines)('lucky draws (%s)', (engine) => {
     await f.verify();
   });
 
+  it('twins (one key, played at once) get one play: paid or free, charged and counted once', async () => {
+    const paid = await f.tx((trx) =>
+      f.draws.create(trx, f.ctx, { code: 'twin-paid', name: 'Twins', presentation: 'wheel', costPoints: 10, dailyPlayLimit: 2, prizes: [{ name: 'T', kind: 'thanks', weight: 1, fallback: true }] }),
+    );
+    const free = await f.tx((trx) =>
+      f.draws.create(trx, f.ctx, { code: 'twin-free', name: 'Twins', presentation: 'scratch', freePlaysPerDay: 2, dailyPlayLimit: 2, prizes: [{ name: 'T', kind: 'thanks', weight: 1, fallback: true }] }),
+    );
+    const m = await f.member(100);
+    const play = (drawId: string, key: string) => f.tx((trx) => f.draws.play(trx, f.ctx, { drawId, memberId: m, idempotencyKey: key }));
+    for (const draw of [paid, free]) {
+      const twins = await Promise.all(Array.from({ length: 6 }, () => play(draw.id, `twin-${draw.code}`)));
+      expect(new Set(twins.map((p) => p.id)).size).toBe(1);
+      expect(twins.filter((p) => !p.replayed)).toHaveLength(1);
+      // the twins counted one play of the daily two: one more goes, the next is over the limit
+      await play(draw.id, `second-${draw.code}`);
+      await expect(play(draw.id, `third-${draw.code}`)).rejects.toMatchObject({ code: 'limit_reached' });
+      expect((await f.draws.listPlays(f.ctx, draw.id, {})).data).toHaveLength(2);
+    }
+    expect(await f.balance(m)).toMatchObject({ available: 100 - 2 * 10 });
+    await expect(play(free.id, `twin-${paid.code}`)).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(f.tx((trx) => f.draws.play(trx, f.ctx, { drawId: 'twin-paid', memberId: 'ext:nobody-by-that-name', idempotencyKey: 'x' }))).rejects.toMatchObject({ code: 'member_not_found' });
+    await expect(f.tx((trx) => f.draws.play(trx, f.ctx, { drawId: 'no-such-draw', memberId: m, idempotencyKey: 'x' }))).rejects.toMatchObject({ code: 'draw_not_found' });
+    await f.verify();
+  });
+
   it('bad configuration and a poor member are refused with clear codes; nothing changes', async () => {
     const bad = await t.api('POST', `${f.base}/draws`, {
       key: f.key,

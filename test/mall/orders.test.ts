@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawQuery } from '../../src/db/database.js';
+import { STOCK_SHARDS } from '../../src/modules/mall/mall.stock.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 import { SHIPPING, spendingFixture, stockOf, type SpendingFixture } from './fixture.js';
 
@@ -35,6 +37,35 @@ describe.each(engines)('points mall orders (%s)', (engine) => {
     const balances = await Promise.all(members.map((m) => f.balance(m)));
     expect(balances.filter((b) => b.available === 900)).toHaveLength(10);
     expect(balances.filter((b) => b.available === 1000)).toHaveLength(90);
+    await f.verify();
+  });
+
+  it('stock kept in parts: parallel orders take exactly the whole; set, delta, cancel and a large order see one figure', async () => {
+    const item = await product({}, { stock: 40 });
+    const sku = item.skus[0]!.id;
+    const parts = async () => (await rawQuery<{ n: number }>(f.db, 'select count(*)::int as n from mall_sku_stock where sku_id = $1 and stock > 0', [sku])).rows[0]!.n;
+    expect(await parts()).toBe(STOCK_SHARDS - 1);
+    const members = await Promise.all(Array.from({ length: 50 }, () => f.member(2000)));
+    const results = await Promise.allSettled(members.map((m, i) => order(m, sku, `part-${i}`)));
+    const placed = results.filter((r) => r.status === 'fulfilled') as Array<PromiseFulfilledResult<Awaited<ReturnType<typeof order>>>>;
+    expect(placed).toHaveLength(40);
+    expect(new Set((results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[]).map((r) => r.reason.code))).toEqual(new Set(['out_of_stock']));
+    expect(await stockOf(f, item.id)).toBe(0);
+    const patch = (p: Record<string, unknown>) => f.tx((trx) => f.mall.updateSku(trx, f.ctx, item.id, sku, p));
+    expect((await patch({ stockDelta: 20 })).skus[0]!.stock).toBe(20);
+    expect(await parts()).toBe(STOCK_SHARDS - 1);
+    await expect(patch({ stockDelta: -21 })).rejects.toMatchObject({ code: 'out_of_stock' });
+    expect((await patch({ stockDelta: -5 })).skus[0]!.stock).toBe(15);
+    await f.tx((trx) => f.mall.cancel(trx, f.ctx, placed[0]!.value.id, 'changed my mind'));
+    expect(await stockOf(f, item.id)).toBe(16);
+    const big = (quantity: number, key: string) =>
+      f.tx((trx) => f.mall.placeOrder(trx, f.ctx, { memberId: members[0]!, lines: [{ skuId: sku, quantity }], shipping: SHIPPING, idempotencyKey: key }));
+    await expect(big(17, 'big-17')).rejects.toMatchObject({ code: 'out_of_stock' });
+    expect(await stockOf(f, item.id)).toBe(16);
+    await big(16, 'big-16'); // more than any one part holds: taken from the parts gathered
+    expect(await stockOf(f, item.id)).toBe(0);
+    expect((await patch({ stock: 3 })).skus[0]!.stock).toBe(3);
+    expect((await patch({ stock: null })).skus[0]!.stock).toBeNull();
     await f.verify();
   });
 
@@ -183,6 +214,23 @@ describe.each(engines)('points mall orders (%s)', (engine) => {
     expect(illegal.status).toBe(409);
     expect(illegal.body.error.code).toBe('illegal_transition');
     await f.verify();
+  });
+
+  it('the member is named by id or ext:{externalId}; an unknown one is member_not_found, a frozen one member_inactive, a replay still answers', async () => {
+    const item = await product();
+    const sku = item.skus[0]!.id;
+    const id = await f.member(1000);
+    const { externalId } = await t.laurel.services.members.get(f.ctx, id);
+    const byExt = await order(`ext:${externalId}`, sku, 'by-ext');
+    expect(byExt).toMatchObject({ memberId: id, replayed: false, pointsTotal: 100 });
+    expect(await order(id, sku, 'by-ext')).toMatchObject({ id: byExt.id, replayed: true, lines: [{ skuId: sku, quantity: 1 }] });
+    await expect(order('ext:nobody-by-that-name', sku, 'nobody')).rejects.toMatchObject({ code: 'member_not_found' });
+    await expect(order('mem_nope', sku, 'nobody')).rejects.toMatchObject({ code: 'member_not_found' });
+    await t.laurel.services.members.update(f.ctx, id, { status: 'frozen' });
+    await expect(order(id, sku, 'frozen')).rejects.toMatchObject({ code: 'member_inactive' });
+    expect(await order(id, sku, 'by-ext')).toMatchObject({ id: byExt.id, replayed: true });
+    expect(await f.balance(id)).toMatchObject({ available: 900 });
+    expect(await stockOf(f, item.id)).toBe(9);
   });
 
   it('external goods: the supplier reports through its own key; a rejection refunds', async () => {

@@ -11,6 +11,7 @@ import { sql as privileges } from './0010-privileges.js';
 import { sql as whatif } from './0011-whatif.js';
 import { sql as partnerAttribution } from './0012-partner-attribution.js';
 import { sql as eventExplanations } from './0014-event-explanations.js';
+import { sql as mallStockShards } from './0015-mall-stock-shards.js';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const migrations: Migration[] = [
   { version: 11, name: 'whatif', sql: whatif },
   { version: 12, name: 'partner-attribution', sql: partnerAttribution },
   { version: 14, name: 'event-explanations', sql: eventExplanations },
+  { version: 15, name: 'mall-stock-shards', sql: mallStockShards },
 ];

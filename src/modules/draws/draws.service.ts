@@ -10,7 +10,7 @@ import type { DB } from '../../db/schema.js';
 import type { BenefitsService } from '../benefits/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { MallService, ShippingAddress } from '../mall/index.js';
-import type { MembersService } from '../members/index.js';
+import { memberNotFound, memberRef, type MembersService } from '../members/index.js';
 import { pickByValue, drawRandom, totalWeight } from './draws.random.js';
 
 export type Presentation = 'wheel' | 'slot' | 'scratch' | 'blind_box';
@@ -142,6 +142,12 @@ interface DrawRow {
   created_at: Date;
   updated_at: Date;
   prizes: PrizeRow[] | null;
+}
+
+interface StatsRow {
+  plays_that_day: number;
+  wins_total: number;
+  prize_wins: Record<string, number>;
 }
 
 interface PlayRow {
@@ -372,47 +378,55 @@ export class DrawsService {
   }
 
   async play(trx: Trx, ctx: ProgramContext, input: PlayInput): Promise<Play> {
-    const member = await this.members.get(ctx, input.memberId, trx);
-    const draw = await this.get(ctx, input.drawId, trx);
-    const prior = await this.playByKey(trx, member.id, input.idempotencyKey);
-    if (prior) return this.replay(prior, draw.id, input.idempotencyKey);
-    if (member.status !== 'active') throw new AppError('member_inactive', `member ${member.id} is ${member.status}`, { status: member.status });
     const now = ctx.clock.now();
+    const today = localDate(now, ctx.program.timeZone);
+    const found = await this.openPlay(trx, ctx, input, now, today);
+    if (!found) {
+      await this.members.get(ctx, input.memberId, trx); // member_not_found takes precedence, as it always did
+      throw new AppError('draw_not_found', `draw ${input.drawId} does not exist`, { draw: input.drawId });
+    }
+    const { draw, member, priorId, stats } = found;
+    if (!member) throw memberNotFound(input.memberId);
+    if (priorId) return this.replay((await this.playByKey(trx, member.id, input.idempotencyKey))!, draw.id, input.idempotencyKey);
+    if (member.status !== 'active') throw new AppError('member_inactive', `member ${member.id} is ${member.status}`, { status: member.status });
     if (draw.status !== 'active' || (draw.startsAt && now < draw.startsAt) || (draw.endsAt && now >= draw.endsAt)) {
       throw new AppError('draw_not_open', `draw ${draw.code} is not open now`, { status: draw.status, startsAt: draw.startsAt, endsAt: draw.endsAt });
     }
-    const today = localDate(now, ctx.program.timeZone);
-    // The member's row for this draw: counts today's plays under a guard, and its lock
-    // serialises this member's plays so the win counts read from it are current.
-    const stats = await rawQuery<{ plays_that_day: number; wins_total: number; prize_wins: Record<string, number> }>(
-      trx,
-      `insert into draw_member_stats as s (draw_id, member_id, program_id, play_date, plays_that_day, plays_total) values ($1, $2, $3, $4, 1, 1)
-       on conflict (draw_id, member_id) do update set
-         plays_that_day = case when s.play_date = excluded.play_date then s.plays_that_day + 1 else 1 end,
-         play_date = excluded.play_date, plays_total = s.plays_total + 1
-       where $5::int is null or s.play_date <> excluded.play_date or s.plays_that_day < $5::int
-       returning plays_that_day, wins_total, prize_wins`,
-      [draw.id, member.id, ctx.program.id, today, draw.dailyPlayLimit],
-    );
-    if (!stats.rows[0]) throw new AppError('limit_reached', `at most ${draw.dailyPlayLimit} plays a day`, { limit: 'dailyPlays', max: draw.dailyPlayLimit });
-    const twin = await this.playByKey(trx, member.id, input.idempotencyKey);
-    if (twin) {
-      // A twin with this key committed while we waited for the row: undo our count, answer with it.
-      await rawQuery(trx, 'update draw_member_stats set plays_that_day = plays_that_day - 1, plays_total = plays_total - 1 where draw_id = $1 and member_id = $2', [draw.id, member.id]);
-      return this.replay(twin, draw.id, input.idempotencyKey);
-    }
-    const { plays_that_day: playsToday, wins_total: winsTotal, prize_wins: prizeWins } = stats.rows[0];
+    if (!stats) throw new AppError('limit_reached', `at most ${draw.dailyPlayLimit} plays a day`, { limit: 'dailyPlays', max: draw.dailyPlayLimit });
+    const { plays_that_day: playsToday, wins_total: winsTotal, prize_wins: prizeWins } = stats;
     const free = playsToday <= draw.freePlaysPerDay;
+    // A twin with this key may have committed while we waited for the stats row. A paid play
+    // learns it from the ledger's key; a play that spends nothing asks for it here.
+    if (free || draw.costPoints === 0) {
+      const twin = await this.twinPlay(trx, draw.id, member.id, input.idempotencyKey);
+      if (twin) return twin;
+    }
     if (!free && draw.costPoints === 0) {
       throw new AppError('limit_reached', `the ${draw.freePlaysPerDay} free play(s) of today are used`, { limit: 'freePlays', max: draw.freePlaysPerDay });
     }
     const playId = newId('play', now.getTime());
     const spendKey = free ? null : `draw-play:${draw.id}:${input.idempotencyKey}`;
     if (spendKey) {
-      await this.ledger.spend(ctx, {
-        member: member.id, pointType: draw.pointType, amount: draw.costPoints, idempotencyKey: spendKey,
-        source: { type: 'draw_play', id: playId }, reason: `draw ${draw.code}`,
-      }, trx);
+      let spentBefore: boolean;
+      try {
+        spentBefore = (
+          await this.ledger.spend(ctx, {
+            member: member.id, pointType: draw.pointType, amount: draw.costPoints, idempotencyKey: spendKey,
+            source: { type: 'draw_play', id: playId }, reason: `draw ${draw.code}`,
+          }, trx)
+        ).replayed;
+      } catch (err) {
+        // The twin spent another cost (the draw changed meanwhile): its answer is still the answer.
+        if ((err as AppError).code !== 'idempotency_conflict') throw err;
+        const twin = await this.twinPlay(trx, draw.id, member.id, input.idempotencyKey);
+        if (twin) return twin;
+        throw err;
+      }
+      if (spentBefore) {
+        const twin = await this.twinPlay(trx, draw.id, member.id, input.idempotencyKey);
+        if (twin) return twin;
+        throw new AppError('idempotency_conflict', `idempotency key "${input.idempotencyKey}" was used for another operation`, { key: input.idempotencyKey });
+      }
     }
 
     const pool = draw.prizes.filter((p) => p.weight > 0);
@@ -439,28 +453,75 @@ export class DrawsService {
       fallbackReason = 'out_of_stock';
       reward = await this.award(trx, ctx, member.id, prize, playId, input.shipping);
     }
-    if (prize.kind !== 'thanks') {
-      await rawQuery(
-        trx,
-        `update draw_member_stats set wins_total = wins_total + 1,
-           prize_wins = jsonb_set(prize_wins, array[$3::text], to_jsonb(coalesce((prize_wins->>$3)::int, 0) + 1))
-         where draw_id = $1 and member_id = $2`,
-        [draw.id, member.id, prize.id],
-      );
-    }
+    // The play, and a win counted on the member's stats row, in one statement.
     const inserted = await rawQuery<PlayRow>(
       trx,
-      `insert into draw_plays (id, program_id, draw_id, member_id, idempotency_key, random_value, total_weight, drawn_prize_id, prize_id, fallback_reason,
+      `with win as (
+         update draw_member_stats set wins_total = wins_total + 1,
+           prize_wins = jsonb_set(prize_wins, array[$9::text], to_jsonb(coalesce((prize_wins->>$9)::int, 0) + 1))
+         where $17::boolean and draw_id = $3 and member_id = $4)
+       insert into draw_plays (id, program_id, draw_id, member_id, idempotency_key, random_value, total_weight, drawn_prize_id, prize_id, fallback_reason,
          cost_points, free, spend_key, reward, local_date, played_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        on conflict (member_id, idempotency_key) do nothing returning *`,
       [
         playId, ctx.program.id, draw.id, member.id, input.idempotencyKey, value, draw.totalWeight, drawn.id, prize.id, fallbackReason,
-        free ? 0 : draw.costPoints, free, spendKey, reward ? JSON.stringify(reward) : null, today, now,
+        free ? 0 : draw.costPoints, free, spendKey, reward ? JSON.stringify(reward) : null, today, now, prize.kind !== 'thanks',
       ],
     );
     if (!inserted.rows[0]) throw new AppError('idempotency_in_progress', `a play with idempotency key "${input.idempotencyKey}" is running; retry`, { key: input.idempotencyKey });
     return toPlay({ ...inserted.rows[0], prize_name: prize.name, prize_kind: prize.kind });
+  }
+
+  /**
+   * What a play reads and counts, in one round trip: the member, the draw with its prizes, whether
+   * the key already names a play, and, only when all of that lets the play go on, the count of it
+   * on the member's stats row (a daily limit reached: no row). Null when the draw does not exist.
+   */
+  private async openPlay(
+    trx: Trx,
+    ctx: ProgramContext,
+    input: PlayInput,
+    now: Date,
+    today: string,
+  ): Promise<{ draw: Draw; member: { id: string; status: string } | null; priorId: string | null; stats: StatsRow | null } | null> {
+    const by = memberRef(input.memberId);
+    const { rows } = await rawQuery<DrawRow & { member_id: string | null; member_status: string | null; prior_id: string | null; stats: StatsRow | null }>(
+      trx,
+      `with m as (select id, status from members where program_id = $1 and ${by.column} = $2),
+       d as (select * from draws where program_id = $1 and (id = $3 or code = $3) limit 1),
+       p as (select p.id from draw_plays p join m on p.member_id = m.id where p.idempotency_key = $4),
+       s as (
+         insert into draw_member_stats as s (draw_id, member_id, program_id, play_date, plays_that_day, plays_total)
+         select d.id, m.id, $1, $5, 1, 1 from d, m
+         where m.status = 'active' and d.status = 'active' and (d.starts_at is null or d.starts_at <= $6) and (d.ends_at is null or d.ends_at > $6)
+           and not exists (select from p)
+         on conflict (draw_id, member_id) do update set
+           plays_that_day = case when s.play_date = excluded.play_date then s.plays_that_day + 1 else 1 end,
+           play_date = excluded.play_date, plays_total = s.plays_total + 1
+         where (select daily_play_limit from d) is null or s.play_date <> excluded.play_date or s.plays_that_day < (select daily_play_limit from d)
+         returning plays_that_day, wins_total, prize_wins)
+       select d.*, (select json_agg(z order by z.sort_order, z.id) from draw_prizes z where z.draw_id = d.id) as prizes,
+         m.id as member_id, m.status as member_status, (select id from p) as prior_id, (select row_to_json(s) from s) as stats
+       from d left join m on true`,
+      [ctx.program.id, by.value, input.drawId, input.idempotencyKey, today, now],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      draw: toDraw(row),
+      member: row.member_id ? { id: row.member_id, status: row.member_status! } : null,
+      priorId: row.prior_id,
+      stats: row.stats,
+    };
+  }
+
+  /** A twin play with this key that committed first: our count undone, its answer given. */
+  private async twinPlay(trx: Trx, drawId: string, memberId: string, key: string): Promise<Play | null> {
+    const twin = await this.playByKey(trx, memberId, key);
+    if (!twin) return null;
+    await rawQuery(trx, 'update draw_member_stats set plays_that_day = plays_that_day - 1, plays_total = plays_total - 1 where draw_id = $1 and member_id = $2', [drawId, memberId]);
+    return this.replay(twin, drawId, key);
   }
 
   private async award(trx: Trx, ctx: ProgramContext, memberId: string, prize: Prize, playId: string, shipping?: ShippingAddress): Promise<Record<string, unknown> | null> {

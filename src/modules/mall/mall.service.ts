@@ -10,7 +10,8 @@ import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/d
 import type { DB } from '../../db/schema.js';
 import type { BenefitsService, Entitlement } from '../benefits/index.js';
 import type { LedgerService } from '../ledger/index.js';
-import type { Member, MembersService } from '../members/index.js';
+import { memberNotFound, memberRef, type Member, type MembersService } from '../members/index.js';
+import { gatherStock, LOGICAL_STOCK, spreadStock, TAKE_STOCK, takeGathered, takeStock } from './mall.stock.js';
 
 // ---------------------------------------------------------------- types
 
@@ -223,6 +224,9 @@ interface SkuRow {
   stock: number | null;
 }
 
+/** a SKU row as row_to_json renders it: time stamps as text */
+type SkuJson = Omit<SkuRow, 'promo_from' | 'promo_until'> & { promo_from: string | null; promo_until: string | null };
+
 interface OrderRow {
   id: string;
   member_id: string;
@@ -390,7 +394,7 @@ function checkSku(s: SkuInput | SkuPatch, field: string): void {
 
 const ITEM_COLUMNS = `id, kind, name, description, category, images, benefit_id, supplier_id, tier_codes, limit_per_day, limit_per_order,
   limit_lifetime, min_balance, combinable, on_shelf, shelf_from, shelf_until, sort_order, created_at, updated_at`;
-const SKU_COLUMNS = 'id, item_id, code, name, attributes, points_price, mixed_points, mixed_cash, promo_points, promo_from, promo_until, stock';
+const SKU_COLUMNS = `id, item_id, code, name, attributes, points_price, mixed_points, mixed_cash, promo_points, promo_from, promo_until, ${LOGICAL_STOCK}`;
 
 /** Which transitions an order allows, by the action asked for. */
 const ALLOWED: Record<string, OrderStatus[]> = {
@@ -527,6 +531,7 @@ export class MallService {
       if (isUniqueViolation(err)) throw new AppError('already_exists', `the item already has a SKU "${s.code}"`, { code: s.code });
       throw err;
     }
+    if ((s.stock ?? null) !== null) await spreadStock(trx, id);
     return id;
   }
 
@@ -544,11 +549,13 @@ export class MallService {
     if (patch.stock !== undefined && patch.stockDelta !== undefined) {
       throw new AppError('validation_failed', 'give stock (a new level) or stockDelta (a change), not both', { field: 'stockDelta' });
     }
-    const { rows } = await rawQuery<SkuRow>(trx, `select ${SKU_COLUMNS} from mall_skus where id = $1 and item_id = $2 and program_id = $3 for update`, [
-      skuId, itemId, ctx.program.id,
-    ]);
-    const cur = rows[0];
-    if (!cur) throw new AppError('sku_not_found', `SKU ${skuId} of item ${itemId} does not exist`, { sku: skuId });
+    const stockChanges = patch.stock !== undefined || patch.stockDelta !== undefined;
+    const known = await rawQuery(trx, 'select 1 from mall_skus where id = $1 and item_id = $2 and program_id = $3', [skuId, itemId, ctx.program.id]);
+    if (known.rows.length === 0) throw new AppError('sku_not_found', `SKU ${skuId} of item ${itemId} does not exist`, { sku: skuId });
+    // A new level or a guarded change applies to the whole stock: its shards are gathered first.
+    if (stockChanges) await gatherStock(trx, skuId);
+    const { rows } = await rawQuery<SkuRow>(trx, `select ${SKU_COLUMNS} from mall_skus where id = $1 for no key update`, [skuId]);
+    const cur = rows[0]!;
     const before = (await this.getItem(ctx, itemId, trx)).skus.find((k) => k.id === skuId);
     const pointsPrice = patch.pointsPrice !== undefined ? patch.pointsPrice : cur.points_price;
     const mixed = patch.mixed !== undefined ? patch.mixed : cur.mixed_points !== null ? { points: cur.mixed_points, cash: cur.mixed_cash! } : null;
@@ -569,6 +576,7 @@ export class MallService {
       ],
     );
     if (upd.rowCount === 0) throw new AppError('out_of_stock', `SKU ${skuId} has ${cur.stock} in stock: cannot take ${-patch.stockDelta!}`, { stock: cur.stock });
+    if (stockChanges) await spreadStock(trx, skuId);
     const item = await this.getItem(ctx, itemId, trx);
     await recordAudit(trx, ctx, { action: 'update', resourceType: 'sku', resourceId: skuId, before: { itemId, ...before }, after: { itemId, ...item.skus.find((k) => k.id === skuId) } });
     return item;
@@ -664,7 +672,7 @@ export class MallService {
   /**
    * Place an order: points reserved (points + cash) or spent (points only), per-member limits
    * counted and stock taken, all in the caller's transaction. The stock is taken last, so the
-   * hot SKU row stays locked only from that statement to the commit.
+   * part of a hot SKU's stock it takes (mall.stock.ts) stays locked only from that statement to the commit.
    * Idempotent by key: the ledger's unique key on `mall-order:{key}` is the claim.
    */
   async placeOrder(trx: Trx, ctx: ProgramContext, input: PlaceOrderInput): Promise<Order> {
@@ -675,20 +683,13 @@ export class MallService {
     if (new Set(input.lines.map((l) => l.skuId)).size !== input.lines.length) {
       throw new AppError('validation_failed', 'each SKU appears on one line only', { field: 'lines' });
     }
-    const member = await this.members.get(ctx, input.memberId, trx);
     const requestHash = hashOf({ lines: input.lines.map((l) => [l.skuId, l.quantity, l.payment ?? 'points']), shipping: input.shipping ?? null });
-    const prior = await this.orderByKey(trx, member.id, input.idempotencyKey);
-    if (prior) return this.replay(trx, prior, requestHash, input.idempotencyKey);
+    const { member, priorId, skus } = await this.orderInputs(trx, ctx, input);
+    if (priorId) return this.replay(trx, (await this.orderByKey(trx, member.id, input.idempotencyKey))!, requestHash, input.idempotencyKey);
     if (member.status !== 'active') throw new AppError('member_inactive', `member ${member.id} is ${member.status}: it spends nothing`, { status: member.status });
 
     const now = ctx.clock.now();
-    const skus = await rawQuery<SkuRow & { item: ItemRow }>(
-      trx,
-      `select ${SKU_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}, row_to_json(i) as item
-       from mall_skus s join mall_items i on i.id = s.item_id where s.id = any($1::text[]) and s.program_id = $2`,
-      [input.lines.map((l) => l.skuId), ctx.program.id],
-    );
-    const byId = new Map(skus.rows.map((s) => [s.id, s]));
+    const byId = new Map(skus.map((s) => [s.id, s]));
     const priced: Array<OrderLine & { item: ItemRow; stock: number | null }> = [];
     let tier: string | null | undefined;
     for (const [i, line] of input.lines.entries()) {
@@ -788,40 +789,43 @@ export class MallService {
     const actor = ctx.actor.type;
     const history: OrderTransition[] = [{ from: null, to: cashTotal > 0 ? 'awaiting_payment' : 'paid', at: now.toISOString(), by: actor }];
     if (status !== history[0]!.to) history.push({ from: 'paid', to: status, at: now.toISOString(), by: actor });
-    const inserted = await rawQuery(
+    // An instant item's entitlements first: they name the order by id and need no row of it, so the
+    // statement that takes the stock can be the last one before the commit.
+    if (status === 'fulfilled') await this.fulfilInstant(trx, ctx, orderId, member.id, priced);
+    // The order, its lines and the stock in one statement, so the part of the stock taken stays
+    // locked for one round trip (to the commit), and no other order's foreign-key check shares
+    // its lock meanwhile (see mall.stock.ts for the parts). Null stock is unlimited.
+    const stocked = priced.filter((p) => p.stock !== null).sort((a, b) => (a.skuId < b.skuId ? -1 : 1));
+    const { rows } = await rawQuery<{ placed: boolean; taken: string[] }>(
       trx,
-      `insert into mall_orders (id, program_id, member_id, status, fulfilment, supplier_id, point_type, points_total, cash_total, points_txn_id,
-         payment_due_at, shipping, local_date, source_type, source_id, idempotency_key, request_hash, history, placed_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
-       on conflict (member_id, idempotency_key) do nothing`,
+      `with o as (
+         insert into mall_orders (id, program_id, member_id, status, fulfilment, supplier_id, point_type, points_total, cash_total, points_txn_id,
+           payment_due_at, shipping, local_date, source_type, source_id, idempotency_key, request_hash, history, placed_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+         on conflict (member_id, idempotency_key) do nothing
+         returning id),
+       l as (
+         insert into mall_order_lines (order_id, line_no, program_id, item_id, sku_id, quantity, payment, unit_points, unit_cash)
+         select o.id, l.line_no, $2, l.item_id, l.sku_id, l.quantity, l.payment, l.unit_points, l.unit_cash
+         from o, unnest($20::int[], $21::text[], $22::text[], $23::int[], $24::text[], $25::bigint[], $26::bigint[])
+           as l(line_no, item_id, sku_id, quantity, payment, unit_points, unit_cash)),
+       t as (select * from unnest($27::text[], $28::int[]) as t(id, quantity)),
+       ${TAKE_STOCK}
+       select exists (select from o) as placed, array(select id from took) as taken`,
       [
         orderId, ctx.program.id, member.id, status, fulfilment, supplierId, POINT_TYPE, pointsTotal, cashTotal, pointsTxnId, dueAt,
         input.shipping ? JSON.stringify(input.shipping) : null, today, input.source?.type ?? null, input.source?.id ?? null,
         input.idempotencyKey, requestHash, JSON.stringify(history), now,
+        priced.map((p) => p.lineNo), priced.map((p) => p.itemId), priced.map((p) => p.skuId),
+        priced.map((p) => p.quantity), priced.map((p) => p.payment), priced.map((p) => p.unitPoints), priced.map((p) => p.unitCash),
+        stocked.map((p) => p.skuId), stocked.map((p) => p.quantity),
       ],
     );
-    if (inserted.rowCount === 0) {
+    if (!rows[0]!.placed) {
       throw new AppError('idempotency_in_progress', `an order with idempotency key "${input.idempotencyKey}" is being placed; retry`, { key: input.idempotencyKey });
     }
-    await rawQuery(
-      trx,
-      `insert into mall_order_lines (order_id, line_no, program_id, item_id, sku_id, quantity, payment, unit_points, unit_cash)
-       select $1, l.line_no, $2, l.item_id, l.sku_id, l.quantity, l.payment, l.unit_points, l.unit_cash
-       from unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[], $9::bigint[])
-         as l(line_no, item_id, sku_id, quantity, payment, unit_points, unit_cash)`,
-      [
-        orderId, ctx.program.id, priced.map((p) => p.lineNo), priced.map((p) => p.itemId), priced.map((p) => p.skuId),
-        priced.map((p) => p.quantity), priced.map((p) => p.payment), priced.map((p) => p.unitPoints), priced.map((p) => p.unitCash),
-      ],
-    );
-    if (status === 'fulfilled') await this.fulfilInstant(trx, ctx, orderId, member.id, priced);
-    // Stock last, in SKU id order (no deadlock between multi-line orders); null stock is unlimited.
-    for (const p of [...priced].filter((x) => x.stock !== null).sort((a, b) => (a.skuId < b.skuId ? -1 : 1))) {
-      const taken = await rawQuery(trx, 'update mall_skus set stock = stock - $2 where id = $1 and stock >= $2', [p.skuId, p.quantity]);
-      if (taken.rowCount !== 1) {
-        throw new AppError('out_of_stock', `SKU ${p.skuId} has fewer than ${p.quantity} in stock`, { sku: p.skuId, requested: p.quantity });
-      }
-    }
+    // A SKU no free part could serve: gathered under lock, taken exactly or refused out_of_stock.
+    for (const p of stocked.filter((x) => !rows[0]!.taken.includes(x.skuId))) await takeGathered(trx, p.skuId, p.quantity);
     // Answer from what was written: no read while the hot SKU row is locked.
     return {
       id: orderId, memberId: member.id, status, fulfilment, supplierId, pointType: POINT_TYPE, pointsTotal, cashTotal, paymentDueAt: dueAt,
@@ -853,10 +857,7 @@ export class MallService {
     const now = ctx.clock.now();
     const fulfilment = FULFILMENT_OF[sku.item.kind];
     const status: OrderStatus = fulfilment === 'instant' ? 'fulfilled' : fulfilment === 'supplier' ? 'submitted' : 'paid';
-    if (sku.stock !== null) {
-      const taken = await rawQuery(trx, 'update mall_skus set stock = stock - $2 where id = $1 and stock >= $2', [sku.id, input.quantity]);
-      if (taken.rowCount !== 1) throw new AppError('out_of_stock', `SKU ${sku.id} is out of stock`, { sku: sku.id });
-    }
+    if (sku.stock !== null) await takeStock(trx, sku.id, input.quantity);
     const orderId = newId('order', now.getTime());
     const history: OrderTransition[] = [{ from: null, to: 'paid', at: now.toISOString(), by: ctx.actor.type, note: `awarded by ${input.source.type}` }];
     if (status !== 'paid') history.push({ from: 'paid', to: status, at: now.toISOString(), by: ctx.actor.type });
@@ -914,6 +915,34 @@ export class MallService {
       [memberId, itemId, period, ctx.program.id, quantity, max],
     );
     if (rowCount === 0) throw new AppError('limit_reached', `at most ${max} of item ${itemId} (${limit})`, { limit, max });
+  }
+
+  /**
+   * What placing an order reads, in one round trip: the member, whether its key already names an
+   * order, and the SKUs asked for with their items. Refused with member_not_found like members.get.
+   */
+  private async orderInputs(
+    trx: Trx,
+    ctx: ProgramContext,
+    input: PlaceOrderInput,
+  ): Promise<{ member: Pick<Member, 'id' | 'status' | 'attributes'>; priorId: string | null; skus: Array<SkuRow & { item: ItemRow }> }> {
+    const by = memberRef(input.memberId);
+    const { rows } = await rawQuery<Pick<Member, 'id' | 'status' | 'attributes'> & { prior_id: string | null; skus: Array<{ sku: SkuJson; item: ItemRow }> | null }>(
+      trx,
+      `select m.id, m.status, m.attributes,
+         (select o.id from mall_orders o where o.member_id = m.id and o.idempotency_key = $3) as prior_id,
+         (select json_agg(json_build_object('sku', row_to_json(s), 'item', row_to_json(i)))
+          from mall_skus s join mall_items i on i.id = s.item_id where s.id = any($4::text[]) and s.program_id = $1) as skus
+       from members m where m.program_id = $1 and m.${by.column} = $2`,
+      [ctx.program.id, by.value, input.idempotencyKey, input.lines.map((l) => l.skuId)],
+    );
+    const row = rows[0];
+    if (!row) throw memberNotFound(input.memberId);
+    return {
+      member: { id: row.id, status: row.status, attributes: row.attributes },
+      priorId: row.prior_id,
+      skus: (row.skus ?? []).map(({ sku, item }) => ({ ...sku, promo_from: date(sku.promo_from), promo_until: date(sku.promo_until), item })),
+    };
   }
 
   private async orderByKey(exec: Executor, memberId: string, key: string): Promise<OrderRow | undefined> {

@@ -96,9 +96,17 @@ export interface MallSkusTable {
   promo_points: number | null;
   promo_from: Timestamp | null;
   promo_until: Timestamp | null;
+  /** the main part of the stock (null: unlimited); the rest is in mall_sku_stock */
   stock: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** Parts of a limited SKU's stock that orders take from in parallel (migration 0015). */
+export interface MallSkuStockTable {
+  sku_id: string;
+  shard: number;
+  stock: number;
 }
 
 export interface MallOrdersTable {
@@ -250,6 +258,7 @@ export interface MallTables {
   mall_suppliers: MallSuppliersTable;
   mall_items: MallItemsTable;
   mall_skus: MallSkusTable;
+  mall_sku_stock: MallSkuStockTable;
   mall_orders: MallOrdersTable;
   mall_order_lines: MallOrderLinesTable;
   mall_purchase_counts: MallPurchaseCountsTable;

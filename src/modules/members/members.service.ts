@@ -74,6 +74,18 @@ export function toMember(row: Selectable<MembersTable>): Member {
 
 const EXTERNAL_PREFIX = 'ext:';
 
+/**
+ * The column and value a member reference (`ext:{externalId}` or a Laurel id) selects on, for
+ * modules that fold the member lookup into a statement of their own to save a round trip.
+ */
+export function memberNotFound(ref: string): AppError {
+  return new AppError('member_not_found', `member ${ref} does not exist`, { member: ref });
+}
+
+export function memberRef(ref: string): { column: 'id' | 'external_id'; value: string } {
+  return ref.startsWith(EXTERNAL_PREFIX) ? { column: 'external_id', value: ref.slice(EXTERNAL_PREFIX.length) } : { column: 'id', value: ref };
+}
+
 function checkBirthday(birthday: string | null | undefined): void {
   if (birthday === undefined || birthday === null) return;
   const d = new Date(`${birthday}T00:00:00Z`);
@@ -138,12 +150,11 @@ export class MembersService {
   /** A member by Laurel id, or by `ext:{externalId}`. */
   async get(ctx: ProgramContext, ref: string, trx: Executor = this.db, forUpdate = false): Promise<Member> {
     let q = trx.selectFrom('members').selectAll().where('program_id', '=', ctx.program.id);
-    q = ref.startsWith(EXTERNAL_PREFIX)
-      ? q.where('external_id', '=', ref.slice(EXTERNAL_PREFIX.length))
-      : q.where('id', '=', ref);
+    const by = memberRef(ref);
+    q = q.where(by.column, '=', by.value);
     if (forUpdate) q = q.forUpdate();
     const row = await q.executeTakeFirst();
-    if (!row) throw new AppError('member_not_found', `member ${ref} does not exist`, { member: ref });
+    if (!row) throw memberNotFound(ref);
     return toMember(row);
   }
 
