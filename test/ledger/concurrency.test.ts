@@ -49,7 +49,7 @@ describe.each(engines)('ledger under concurrency (%s)', (engine) => {
     expect(values).toHaveLength(20);
     expect(new Set(values.map((v) => v.id)).size).toBe(1);
     expect(values.filter((v) => !v.replayed)).toHaveLength(1);
-    const balance = (await t.api('GET', `${base}/members/${member}/balances`, { key })).body.balances[0];
+    const balance = (await t.api('GET', `${base}/members/${member}/balances`, { key })).body.balances.find((b: { pointType: string }) => b.pointType === 'points');
     expect(balance.available).toBe(70);
   });
 
@@ -62,7 +62,7 @@ describe.each(engines)('ledger under concurrency (%s)', (engine) => {
     );
     expect(results.every((r) => r.status === 201)).toBe(true);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-    const balance = (await t.api('GET', `${base}/members/${member}/balances`, { key })).body.balances[0];
+    const balance = (await t.api('GET', `${base}/members/${member}/balances`, { key })).body.balances.find((b: { pointType: string }) => b.pointType === 'points');
     expect(balance.available).toBe(25);
   });
 
@@ -98,7 +98,7 @@ describe.each(engines)('ledger under concurrency (%s)', (engine) => {
     expect(verify.body).toMatchObject({ ok: true, violations: [] });
     // 3000 seeded + 180 earned − 300 spent + 40 refunded − 30×4 captured; transfers move, never make
     const total = (
-      await Promise.all(ids.map(async (m) => (await t.api('GET', `${base}/members/${m}/balances`, { key })).body.balances[0].available))
+      await Promise.all(ids.map(async (m) => (await t.api('GET', `${base}/members/${m}/balances`, { key })).body.balances.find((b: { pointType: string }) => b.pointType === 'points').available))
     ).reduce((a: number, b: number) => a + b, 0);
     expect(total).toBe(3000 + 180 - 300 + 40 - 120);
   });

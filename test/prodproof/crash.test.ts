@@ -109,7 +109,7 @@ describe.skipIf(!faultTestsEnabled)('crash: kill -9 under load, restart, retry',
           db.db,
           `select (select count(*)::int from mall_orders where program_id = $1) as orders,
                   (select count(*)::int from mall_orders where program_id = $1 and status = 'awaiting_payment') as awaiting,
-                  (select stock from mall_skus where id = $2) as stock,
+                  (select stock + coalesce((select sum(p.stock) from mall_sku_stock p where p.sku_id = $2), 0) from mall_skus where id = $2)::int as stock,
                   (select count(*)::int from ledger_transactions where program_id = $1 and status = 'open') as open_holds`,
           [program.programId, skuId],
         )

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { recordAudit } from '../../core/hooks.js';
@@ -169,7 +169,16 @@ export class PointTypesService {
   private async byCode(programId: string, trx: Executor): Promise<Map<string, PointType>> {
     const hit = this.cache.get(programId);
     if (hit && hit.until > Date.now()) return hit.byCode;
-    const rows = await trx.selectFrom('point_types').selectAll().where('program_id', '=', programId).orderBy('created_at').orderBy('id').execute();
+    // Types created together (a new program's defaults share one instant) list redeemable first,
+    // then by code: an order clients can rely on, where ids made in one millisecond would not be.
+    const rows = await trx
+      .selectFrom('point_types')
+      .selectAll()
+      .where('program_id', '=', programId)
+      .orderBy('created_at')
+      .orderBy(sql`kind = 'growth'`)
+      .orderBy('code')
+      .execute();
     const byCode = new Map(rows.map((r) => [r.code, toPointType(r)]));
     this.cache.set(programId, { byCode, until: Date.now() + CACHE_MS });
     return byCode;
