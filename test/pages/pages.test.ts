@@ -32,6 +32,7 @@ describe.each(engines)('channel pages on %s', (engine) => {
     const body = {
       banners: [
         { imageUrl: 'https://cdn.example/second.png', title: 'Second', sortOrder: 2 },
+        { imageUrl: 'https://cdn.example/later.png', title: 'Later', sortOrder: 3, from: '2026-05-02T12:00:00Z' },
         { imageUrl: 'https://cdn.example/first.png', title: 'First', linkUrl: 'https://example.com/sale', sortOrder: 1, from: '2026-05-01T00:00:00Z', until: '2026-05-03T00:00:00Z' },
       ],
       itemOrder: [items[2], items[0]],
@@ -42,7 +43,7 @@ describe.each(engines)('channel pages on %s', (engine) => {
     expect((await put('app', body, key, 'page-app-1')).headers['idempotent-replayed']).toBe('true');
     const got = (await t.api('GET', `${base}/pages/app`, { key })).body;
     expect(got.itemOrder).toEqual([items[2], items[0]]);
-    expect(got.banners.map((b: { title: string }) => b.title)).toEqual(['First', 'Second']);
+    expect(got.banners.map((b: { title: string }) => b.title)).toEqual(['First', 'Second', 'Later']);
     expect(got.banners[0]).toMatchObject({ linkUrl: 'https://example.com/sale', from: '2026-05-01T00:00:00.000Z', until: '2026-05-03T00:00:00.000Z' });
     expect(got.banners[1]).toMatchObject({ linkUrl: null, from: null, until: null });
     expect((await put('web', { banners: [], itemOrder: [items[1]] })).status).toBe(200);
@@ -62,11 +63,14 @@ describe.each(engines)('channel pages on %s', (engine) => {
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.code).toBe('unknown_page_item');
     expect(unknown.body.error.details).toMatchObject({ item: 'itm_nope' });
-    const reversed = await put('app', { banners: [{ imageUrl: 'x', title: 'x', from: '2026-05-02T00:00:00Z', until: '2026-05-01T00:00:00Z' }], itemOrder: [] });
+    const reversed = await put('app', { banners: [{ imageUrl: '/img/x.png', title: 'x', from: '2026-05-02T00:00:00Z', until: '2026-05-01T00:00:00Z' }], itemOrder: [] });
     expect(reversed.status).toBe(400);
     expect((await put('app', { banners: [], itemOrder: [], extra: 1 })).status).toBe(400);
+    expect((await put('app', { banners: [{ imageUrl: '/img/x.png', title: 'x', linkUrl: 'javascript:alert(1)' }] })).status).toBe(400);
     expect((await put('Bad Channel', { banners: [], itemOrder: [] })).status).toBe(400);
     expect((await t.api('GET', `${base}/pages/app`, { key })).body).toEqual(before);
+    // Absent lists are empty: a PUT replaces the whole page.
+    expect((await put('kiosk', {})).body).toMatchObject({ channel: 'kiosk', banners: [], itemOrder: [] });
   });
 
   it('refuses a read-only key (403) and changes nothing', async () => {
@@ -89,10 +93,13 @@ describe.each(engines)('channel pages on %s', (engine) => {
     expect(await page('web')).toEqual({ banners: [], items: ['b', 'a', 'c'] });
     expect(await page('mini_program')).toEqual({ banners: [], items: ['a', 'b', 'c'] });
     // The window ends at 05-03 00:00 (exclusive) on the program's clock.
-    expect((await t.api('POST', `${base}/clock/advance`, { key, body: { to: '2026-05-02T23:59:00Z' } })).status).toBe(200);
+    // Later starts at 05-02 12:00; First's window ends at 05-03 00:00 (exclusive), on the program's clock.
+    expect((await t.api('POST', `${base}/clock/advance`, { key, body: { to: '2026-05-02T11:59:00Z' } })).status).toBe(200);
     expect((await page('app')).banners).toEqual(['First', 'Second']);
+    expect((await t.api('POST', `${base}/clock/advance`, { key, body: { to: '2026-05-02T23:59:00Z' } })).status).toBe(200);
+    expect((await page('app')).banners).toEqual(['First', 'Second', 'Later']);
     expect((await t.api('POST', `${base}/clock/advance`, { key, body: { to: '2026-05-03T00:00:00Z' } })).status).toBe(200);
-    expect((await page('app')).banners).toEqual(['Second']);
+    expect((await page('app')).banners).toEqual(['Second', 'Later']);
     expect((await t.api('GET', '/v1/portal/me/page', { key: token })).status).toBe(400);
   });
 });

@@ -3,7 +3,9 @@ import { DateTime, Nullable } from '../../http/schemas.js';
 
 export const Channel = Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z][a-z0-9_]*$', description: 'a channel code: app, mini_program, web…' });
 export const ChannelParams = Type.Object({ programId: Type.String({ minLength: 1, maxLength: 64 }), channel: Channel });
-const Url = Type.String({ minLength: 1, maxLength: 2000 });
+// Banners are rendered as links and images in members' apps: http(s) or an in-app path, never a
+// script URL (javascript:, data:).
+const Url = Type.String({ minLength: 1, maxLength: 2000, pattern: '^(https?://|/)\\S*$', description: 'http(s) URL or an in-app path starting with /' });
 
 export const BannerSchema = Type.Object({
   imageUrl: Type.String(),
@@ -23,7 +25,8 @@ export const PageConfigSchema = Type.Object({
 
 export const PageConfigBody = Type.Object(
   {
-    banners: Type.Array(
+    // Absent lists are empty: a PUT replaces the whole page.
+    banners: Type.Optional(Type.Array(
       Type.Object(
         {
           imageUrl: Url,
@@ -36,8 +39,8 @@ export const PageConfigBody = Type.Object(
         { additionalProperties: false },
       ),
       { maxItems: 20 },
-    ),
-    itemOrder: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'item ids shown first, in this order' }),
+    )),
+    itemOrder: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'item ids shown first, in this order' })),
   },
   { additionalProperties: false },
 );

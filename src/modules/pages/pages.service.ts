@@ -26,8 +26,8 @@ export interface PageConfig {
 }
 
 export interface PageConfigInput {
-  banners: Array<{ imageUrl: string; title: string; linkUrl?: string | null | undefined; from?: string | null | undefined; until?: string | null | undefined; sortOrder?: number | undefined }>;
-  itemOrder: string[];
+  banners?: Array<{ imageUrl: string; title: string; linkUrl?: string | null | undefined; from?: string | null | undefined; until?: string | null | undefined; sortOrder?: number | undefined }> | undefined;
+  itemOrder?: string[] | undefined;
 }
 
 /** What a member's channel shows now: the banners in their window and the mall in page order. */
@@ -82,7 +82,8 @@ export class PagesService {
   }
 
   /** Replace a channel's configuration whole; every pinned item must exist, or nothing changes. */
-  async put(trx: Trx, ctx: ProgramContext, channel: string, input: PageConfigInput): Promise<PageConfig> {
+  async put(trx: Trx, ctx: ProgramContext, channel: string, body: PageConfigInput): Promise<PageConfig> {
+    const input = { banners: body.banners ?? [], itemOrder: body.itemOrder ?? [] };
     const banners: Banner[] = sortBanners(
       input.banners.map((b) => ({
         imageUrl: b.imageUrl,
