@@ -36,6 +36,7 @@ import type { MallService } from './modules/mall/index.js';
 import { serveConsole } from './http/static.js';
 import { installRateLimit, type RateLimitOptions } from './http/rate-limit.js';
 import { whatifModule } from './modules/whatif/index.js';
+import { pagesModule, type PagesService } from './modules/pages/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -102,6 +103,7 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
     analyticsModule(deps),
     // What-if replays and simulates through the earning, tiers and engagement services.
     whatifModule(deps, { earning: earning.service, tiers: tiers.service, engagement: engagement.service }),
+    pagesModule(deps, { mall: spending.find((m) => m.name === 'mall')!.service as MallService }),
   ];
 }
 
@@ -210,6 +212,7 @@ export async function createLaurel(options: LaurelOptions): Promise<Laurel> {
     mall: services.mall as MallService,
     draws: services.draws as DrawsService,
     tiers: services.tiers as TiersService | undefined,
+    pages: services.pages as PagesService | undefined,
   });
   serveConsole(http);
 

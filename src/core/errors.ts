@@ -83,6 +83,8 @@ export const errorStatus = {
   tier_metric_not_settable: 422,
   payment_mismatch: 422,
   plan_not_purchasable: 422,
+  // page configuration per channel (issue 9)
+  unknown_page_item: 422,
   // 429/5xx
   rate_limited: 429,
   internal: 500,

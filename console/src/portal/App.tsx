@@ -8,7 +8,7 @@ import { CheckinCalendar, type CalendarDay } from '../shared/CheckinCalendar.js'
 import { I18nProvider, useI18n, type Lang } from '../shared/i18n.js';
 import './portal.css';
 
-import { api, errorText, getToken, setToken as storeToken, useRefresh } from './client.js';
+import { api, channel, errorText, getToken, setToken as storeToken, useRefresh } from './client.js';
 import { DrawPanel } from './DrawPanel.js';
 import { Medals, Tasks, TierCard } from './Engagement.js';
 
@@ -176,12 +176,38 @@ function CheckIn() {
 }
 
 interface Item { id: string; name: string; description: string | null; images: string[]; availableNow: boolean; skus: Array<{ id: string; name: string; currentPointsPrice: number | null; stock: number | null }> }
+interface Banner { imageUrl: string; title: string; linkUrl: string | null }
+
+/** The channel's banners active now, above the mall. */
+function Banners({ banners }: { banners: Banner[] }) {
+  if (!banners.length) return null;
+  return (
+    <div data-testid="banners" style={{ display: 'flex', gap: 8, overflowX: 'auto' }}>
+      {banners.map((b, i) => {
+        const body = (
+          <figure style={{ margin: 0, minWidth: 240 }}>
+            <img src={b.imageUrl} alt="" style={{ width: '100%', height: 96, objectFit: 'cover', borderRadius: 10 }} />
+            <figcaption>{b.title}</figcaption>
+          </figure>
+        );
+        return b.linkUrl ? (
+          <a key={i} href={b.linkUrl} target="_blank" rel="noreferrer">
+            {body}
+          </a>
+        ) : (
+          <div key={i}>{body}</div>
+        );
+      })}
+    </div>
+  );
+}
 
 function Mall() {
   const { t } = useI18n();
   const { message } = AntApp.useApp();
   const refresh = useRefresh();
-  const items = useQuery({ queryKey: ['items'], queryFn: () => api<{ data: Item[] }>('GET', '/v1/portal/me/mall/items?limit=50') });
+  // The channel's page: its banners and the shelf in the order the channel configured.
+  const page = useQuery({ queryKey: ['items', channel], queryFn: () => api<{ banners: Banner[]; items: Item[] }>('GET', `/v1/portal/me/page?channel=${channel}`) });
   const orders = useQuery({ queryKey: ['orders'], queryFn: () => api<{ data: Array<{ id: string; status: string; pointsTotal: number; placedAt: string }> }>('GET', '/v1/portal/me/orders?limit=20') });
   const order = useMutation({
     mutationFn: (skuId: string) => api('POST', '/v1/portal/me/orders', { body: { lines: [{ skuId, quantity: 1 }] }, idempotent: true }),
@@ -193,10 +219,11 @@ function Mall() {
   });
   return (
     <Space direction="vertical" style={{ width: '100%' }}>
+      <Banners banners={page.data?.banners ?? []} />
       <List
         data-testid="mall"
-        loading={items.isLoading}
-        dataSource={items.data?.data ?? []}
+        loading={page.isLoading}
+        dataSource={page.data?.items ?? []}
         locale={{ emptyText: <Empty description={t('empty')} /> }}
         renderItem={(item) => {
           const sku = item.skus.find((s) => s.currentPointsPrice !== null);

@@ -15,6 +15,17 @@ function initialToken(): string | null {
   return sessionStorage.getItem('laurel.portal');
 }
 
+/**
+ * The channel whose page (banners, item order) the portal shows: `#token=…&channel=app` from the
+ * host, kept for the tab's session like the token; the portal is the web channel otherwise.
+ */
+function initialChannel(): string {
+  const match = /channel=([a-z][a-z0-9_]*)/.exec(window.location.hash);
+  if (match) sessionStorage.setItem('laurel.portal.channel', match[1]!);
+  return sessionStorage.getItem('laurel.portal.channel') ?? 'web';
+}
+
+export const channel = initialChannel();
 let token: string | null = initialToken();
 export const api = makeApi((): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {}));
 

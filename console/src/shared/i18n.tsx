@@ -334,6 +334,12 @@ const en = {
   scratchHere: 'Scratch to reveal',
   openBox: 'Open the box',
   spinWheel: 'Spin',
+  channelPages: 'Channel pages',
+  channel: 'Channel',
+  banners: 'Banners',
+  bannersHelp: 'A JSON list: [{ "imageUrl", "title", "linkUrl", "from", "until", "sortOrder" }]. from and until (ISO instants, on the program clock) are optional.',
+  itemOrder: 'Items shown first',
+  itemOrderHelp: 'Pick items in the order the channel shows them; the other items follow in their display order.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -672,6 +678,12 @@ const zh: Record<MessageKey, string> = {
   scratchHere: '刮开查看',
   openBox: '打开盲盒',
   spinWheel: '转动',
+  channelPages: '渠道页面',
+  channel: '渠道',
+  banners: '横幅',
+  bannersHelp: 'JSON 列表：[{ "imageUrl", "title", "linkUrl", "from", "until", "sortOrder" }]。from 与 until（ISO 时间，按项目时钟）可不填。',
+  itemOrder: '优先展示的商品',
+  itemOrderHelp: '按渠道展示顺序选择商品；其余商品按其展示顺序排在后面。',
 };
 
 export type Lang = 'en' | 'zh';

@@ -12,6 +12,7 @@ import { sql as whatif } from './0011-whatif.js';
 import { sql as partnerAttribution } from './0012-partner-attribution.js';
 import { sql as eventExplanations } from './0014-event-explanations.js';
 import { sql as mallStockShards } from './0015-mall-stock-shards.js';
+import { sql as pages } from './0016-pages.js';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   { version: 12, name: 'partner-attribution', sql: partnerAttribution },
   { version: 14, name: 'event-explanations', sql: eventExplanations },
   { version: 15, name: 'mall-stock-shards', sql: mallStockShards },
+  { version: 16, name: 'pages', sql: pages },
 ];

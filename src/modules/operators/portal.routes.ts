@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { inTransaction } from '../../db/database.js';
@@ -12,6 +12,8 @@ import type { EngagementService } from '../engagement/index.js';
 import type { LedgerQueries } from '../ledger/index.js';
 import type { MallService } from '../mall/index.js';
 import type { MembersService } from '../members/index.js';
+import type { PagesService } from '../pages/index.js';
+import { PortalPageQuery } from '../pages/pages.schemas.js';
 import type { TiersService } from '../tiers/index.js';
 import { clockOf, type ProgramsService } from '../programs/index.js';
 import type { OperatorsService, PortalClaims } from './operators.service.js';
@@ -26,6 +28,8 @@ export interface PortalDeps {
   draws: DrawsService;
   /** absent in a deployment without the tiers module: the portal then shows no tier */
   tiers?: TiersService;
+  /** absent without the pages module: no channel page route */
+  pages?: PagesService;
 }
 
 const tags = ['portal'];
@@ -44,7 +48,7 @@ function noLadder(err: unknown): null {
  * their own account only. Each route is a thin call into the module that owns the data.
  */
 export function portalRoutes(app: App, deps: PortalDeps): void {
-  const { operators, programs, members, ledgerQueries, engagement, mall, draws, tiers } = deps;
+  const { operators, programs, members, ledgerQueries, engagement, mall, draws, tiers, pages } = deps;
 
   app.post(
     '/v1/programs/:programId/members/:memberId/portal-tokens',
@@ -81,7 +85,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
     return { ctx, memberId: claims.memberId, programName: program.name };
   }
 
-  const get = (path: string, summary: string, handler: (request: FastifyRequest, m: Awaited<ReturnType<typeof me>>) => Promise<unknown>, querystring = Page) =>
+  const get = (path: string, summary: string, handler: (request: FastifyRequest, m: Awaited<ReturnType<typeof me>>) => Promise<unknown>, querystring: TSchema = Page) =>
     app.get(`/v1/portal/me${path}`, { config: { access: 'public' }, schema: { tags, summary, security, querystring, response: errors } }, async (request) =>
       handler(request, await me(request)),
     );
@@ -101,6 +105,9 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
   get('/tier', 'My tier, its validity and progress to the next tier (null without a ladder)', async (_request, m) => ({ tier: tiers ? await tiers.view(m.ctx, m.memberId).catch(noLadder) : null }));
   get('/tasks', 'My open tasks with this period’s progress', async (_request, m) => ({ data: await engagement.tasks.forMember(m.ctx, m.memberId) }));
   get('/medals', 'My medals: levels awarded, locked ones and the progress toward each', async (_request, m) => ({ data: await engagement.medals.forMember(m.ctx, m.memberId) }));
+  if (pages) {
+    get('/page', "The channel's banners active now and the mall items in the channel's order", async (request, m) => pages.forMember(m.ctx, (request.query as { channel: string }).channel), PortalPageQuery);
+  }
   get('/draws', 'Draws with their published odds', async (_request, m) => ({ data: (await draws.list(m.ctx)).filter((d) => (d as { status?: string }).status !== 'archived') }));
 
   const keyOf = (request: FastifyRequest, memberId: string) => `portal:${memberId}:${requireIdempotencyKey(request)}`;

@@ -4,6 +4,7 @@ import { CheckinSchedule, Medals, Tasks } from './engagement.js';
 import { Imports } from './Imports.js';
 import { ApiKeys, AuditLog, Webhooks } from './integration.js';
 import { Draws, MallItems, MallOrders } from './mall.js';
+import { ChannelPages } from './pages.js';
 import { Reports } from './Reports.js';
 import { Tiers } from './Tiers.js';
 
@@ -28,6 +29,7 @@ export const SCREENS: Screen[] = [
   { key: 'mall-items', label: 'mallItems', group: 'menuMall', Component: MallItems },
   { key: 'orders', label: 'orders', group: 'menuMall', Component: MallOrders },
   { key: 'draws', label: 'draws', group: 'menuMall', Component: Draws },
+  { key: 'channel-pages', label: 'channelPages', group: 'menuMall', Component: ChannelPages },
   { key: 'reports', label: 'reports', group: 'menuInsight', Component: Reports },
   { key: 'audit-log', label: 'auditLog', group: 'menuInsight', Component: AuditLog },
   { key: 'webhooks', label: 'webhooks', group: 'menuIntegration', Component: Webhooks },
