@@ -128,6 +128,34 @@ export class Hooks {
   }
 }
 
+/** Per process and program, for a second: the message types active subscriptions want. */
+const wanted = new Map<string, { types: Set<string>; until: number }>();
+const WANTED_MS = 1_000;
+
+/**
+ * Whether any subscription of the program wants `type` ('*': every type). Most changes of most
+ * programs have no subscriber: they skip the outbox statement. A subscription made in this
+ * process counts at once (`forgetSubscriptions`); one made in another, within a second.
+ */
+async function subscribed(exec: Executor, programId: string, type: string): Promise<boolean> {
+  let hit = wanted.get(programId);
+  if (!hit || hit.until < Date.now()) {
+    const { rows } = await rawQuery<{ types: string[] | null }>(
+      exec,
+      `select array(select distinct unnest(event_types) from webhook_subscriptions where program_id = $1 and active and deleted_at is null) as types`,
+      [programId],
+    );
+    hit = { types: new Set(rows[0]?.types ?? []), until: Date.now() + WANTED_MS };
+    wanted.set(programId, hit);
+  }
+  return hit.types.has(type) || hit.types.has('*');
+}
+
+/** The webhooks module changed a program's subscriptions: read them afresh at the next message. */
+export function forgetSubscriptions(programId: string): void {
+  wanted.delete(programId);
+}
+
 /**
  * The outbox: a module announces a change to webhook subscribers by calling this inside the
  * transaction of the change (both commit, or neither). One row per subscription that wants the
@@ -142,6 +170,7 @@ export async function emitMessage(
   payload: Record<string, unknown>,
   messageId: string = `msg_${randomUUID().replace(/-/g, '')}`,
 ): Promise<void> {
+  if (!(await subscribed(trx, ctx.program.id, type))) return;
   const now = ctx.clock.now();
   await rawQuery(
     trx,
@@ -163,7 +192,7 @@ export async function emitMessages(
   type: string,
   messages: Array<{ messageId: string; payload: Record<string, unknown> }>,
 ): Promise<void> {
-  if (messages.length === 0) return;
+  if (messages.length === 0 || !(await subscribed(trx, ctx.program.id, type))) return;
   await rawQuery(
     trx,
     `insert into webhook_outbox (message_id, program_id, subscription_id, type, payload, created_at, next_attempt_at)

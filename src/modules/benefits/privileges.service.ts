@@ -114,6 +114,12 @@ function checkValidity(period: GrantPeriod, validity: BindingValidity): void {
   }
 }
 
+interface ActiveTarget {
+  id: string;
+  target_type: TargetType;
+  target_code: string;
+}
+
 /**
  * Privileges: benefits bound to tiers and plans. Who holds a binding is kept in
  * `privilege_holders`, moved by the tierChanged hook and by subscriptions in the transaction of
@@ -122,6 +128,8 @@ function checkValidity(period: GrantPeriod, validity: BindingValidity): void {
  */
 export class PrivilegesService {
   private readonly sources = new Map<TargetType, HolderSource>();
+  /** per program, for a second: its active bindings' targets (most tier changes meet none) */
+  private readonly targets = new Map<string, { rows: ActiveTarget[]; until: number }>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -131,6 +139,20 @@ export class PrivilegesService {
   /** The tiers and plans modules say who holds a tier or plan, so a new binding reaches them at once. */
   registerHolderSource(type: TargetType, source: HolderSource): void {
     this.sources.set(type, source);
+  }
+
+  /**
+   * The active bindings' targets, cached per process for a second: a real-time upgrade then costs
+   * no query when the program binds nothing. A binding made in another process reaches members
+   * entering its tier within that second at the latest, and the monthly reconciliation
+   * (`reconcile`) catches anyone it missed.
+   */
+  private async activeTargets(exec: Executor, programId: string): Promise<ActiveTarget[]> {
+    const hit = this.targets.get(programId);
+    if (hit && hit.until > Date.now()) return hit.rows;
+    const { rows } = await rawQuery<ActiveTarget>(exec, 'select id, target_type, target_code from privilege_bindings where program_id = $1 and active', [programId]);
+    this.targets.set(programId, { rows, until: Date.now() + 1_000 });
+    return rows;
   }
 
   // ------------------------------------------------------------ bindings
@@ -158,6 +180,7 @@ export class PrivilegesService {
     await this.backfill(trx, ctx, id, input.target);
     const binding = await this.get(ctx, id, trx);
     await recordAudit(trx, ctx, { action: 'create', resourceType: 'benefit_binding', resourceId: id, after: binding });
+    this.targets.delete(ctx.program.id);
     return binding;
   }
 
@@ -184,6 +207,7 @@ export class PrivilegesService {
     }
     const after = await this.get(ctx, id, trx);
     await recordAudit(trx, ctx, { action: 'update', resourceType: 'benefit_binding', resourceId: id, before, after });
+    this.targets.delete(ctx.program.id);
     return after;
   }
 
@@ -241,11 +265,7 @@ export class PrivilegesService {
   /** Members onto and off targets, in the caller's transaction: revocations per policy, then grants of the period. */
   async move(trx: Trx, ctx: ProgramContext, moves: HolderMove[]): Promise<void> {
     if (!moves.length) return;
-    const { rows } = await rawQuery<{ id: string; target_type: TargetType; target_code: string }>(
-      trx,
-      'select id, target_type, target_code from privilege_bindings where program_id = $1 and active',
-      [ctx.program.id],
-    );
+    const rows = await this.activeTargets(trx, ctx.program.id);
     if (!rows.length) return;
     const byTarget = new Map<string, string[]>();
     for (const r of rows) byTarget.set(`${r.target_type}:${r.target_code}`, [...(byTarget.get(`${r.target_type}:${r.target_code}`) ?? []), r.id]);

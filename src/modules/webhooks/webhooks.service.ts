@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { recordAudit } from '../../core/hooks.js';
+import { forgetSubscriptions, recordAudit } from '../../core/hooks.js';
 import { newId, randomToken } from '../../core/ids.js';
 import { decodeCursor, encodeCursor, pageLimit, type Page, type PageRequest } from '../../core/pagination.js';
 import { rawQuery, type Executor } from '../../db/database.js';
@@ -166,6 +166,7 @@ export class WebhooksService {
     );
     const sub = toSubscription(rows[0]!);
     await recordAudit(trx, ctx, { action: 'create', resourceType: 'webhook', resourceId: sub.id, after: auditView(sub) });
+    forgetSubscriptions(ctx.program.id);
     return { ...sub, secret };
   }
 
@@ -205,6 +206,7 @@ export class WebhooksService {
     );
     const after = toSubscription(rows[0]!);
     await recordAudit(trx, ctx, { action: 'update', resourceType: 'webhook', resourceId: id, before: auditView(before), after: auditView(after) });
+    forgetSubscriptions(ctx.program.id);
     return after;
   }
 
@@ -215,6 +217,7 @@ export class WebhooksService {
     await rawQuery(trx, 'update webhook_subscriptions set active = false, deleted_at = $3, updated_at = $3 where id = $1 and program_id = $2', [id, ctx.program.id, now]);
     await rawQuery(trx, `update webhook_outbox set status = 'failed', last_error = 'subscription deleted' where subscription_id = $1 and status = 'pending'`, [id]);
     await recordAudit(trx, ctx, { action: 'delete', resourceType: 'webhook', resourceId: id, before: auditView(before) });
+    forgetSubscriptions(ctx.program.id);
   }
 
   /** Queue a `webhook.test` message to this subscription alone (whatever types it wants). */
