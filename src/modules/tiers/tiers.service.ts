@@ -8,7 +8,7 @@ import type { Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/
 import { recordAudit } from '../../core/hooks.js';
 import { decodeCursor, pageLimit, toPage, type Page } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
-import { inTransaction, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { inTransaction, prepared, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import { memberRangeCuts, rangesOf } from '../../db/member-ranges.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService } from '../ledger/index.js';
@@ -330,12 +330,14 @@ export class TiersService {
     const starts = c.measures.map((m, i) => `${measureStartSql(m, refSql)} as s${i}`);
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = '${m.code}' and b.local_date = ${refSql}), 0) as t${i}`);
     const inner = [c.measureColumns(refSql), ...todays].filter(Boolean).join(',\n');
+    // One text per ladder version and variant, run on every award: prepared, it is planned once
+    // per connection instead of once per call (planning cost as much as running it).
     const { rows } = await rawQuery<StateRow>(
       exec,
-      `with ${ctes}
+      prepared(`with ${ctes}
        select mt.*${starts.length ? `, ${starts.join(', ')}` : ''}${inner ? ', x.*' : ''}
        from mt${inner ? ` left join lateral (select ${inner} from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${refSql}) x on true` : ''}
-       limit 1`,
+       limit 1`),
       params,
     );
     const row = rows[0];
@@ -462,7 +464,7 @@ export class TiersService {
            reason, actor, valid_until, tier_snapshot, metrics, details, occurred_at)
         select $20, $21, $1, $22, $23, $24, $25, $3, $4, $6, $26, $27, $28, $29, $30, $31, $32, $33, $19 from u`;
     }
-    const { rowCount } = await rawQuery(trx, statement, params);
+    const { rowCount } = await rawQuery(trx, prepared(statement), params);
     if (rowCount !== 1) throw new AppError('conflict', 'the member’s tier changed at the same time; retry', { member: state.member_id });
     next.version = state.version + 1;
     if (eff.rank !== state.rank) {
