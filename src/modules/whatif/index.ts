@@ -36,5 +36,11 @@ export function whatifModule(deps: ModuleDeps, services: { earning: EarningServi
       },
     },
   );
-  return { name: 'whatif', service, routes: (app) => whatifRoutes(app, service) };
+  return {
+    name: 'whatif',
+    service,
+    // Live deployments only (a sandbox advance has nothing due): abandoned runs end, queued ones start.
+    jobs: [{ name: 'whatif.recover', order: 90, everyMs: 60_000, nextDue: async () => null, run: ({ program }) => service.recover(program.id) }],
+    routes: (app) => whatifRoutes(app, service),
+  };
 }

@@ -11,6 +11,9 @@ import { resolveDraft, validateDraft, type DraftDeps, type DraftDocument } from 
 import { replay, ReplayCancelled, type ReplayObserver, type ReplayParams, type ReplayResult } from './replay.js';
 import { simulate, type SimulationDeps, type SimulationParams, type SimulationResult } from './simulate.js';
 
+/** A running run whose process has written no progress for this long is taken as abandoned. */
+const STALE_MS = 10 * 60_000;
+
 export interface Draft {
   id: string;
   name: string;
@@ -269,6 +272,23 @@ export class WhatifService {
     const claim = this.claim();
     this.kicking = claim.catch(() => []);
     return claim;
+  }
+
+  /**
+   * After a process died: runs it left `running` (no heartbeat for STALE_MS, and not running
+   * here) end as failed — a replay is cheap to ask for again, and a simulation must not write its
+   * members twice — and runs still queued are claimed. The `whatif.recover` job calls it.
+   */
+  async recover(programId: string): Promise<{ abandoned: number; started: number }> {
+    const { rowCount } = await rawQuery(
+      this.db,
+      `update whatif_runs set status = 'failed', finished_at = $2,
+         error = jsonb_build_object('code', 'abandoned', 'message', 'the process running it stopped; ask for the run again')
+       where program_id = $1 and status = 'running' and heartbeat_at < $3 and not (id = any($4::text[]))`,
+      [programId, new Date(), new Date(Date.now() - STALE_MS), [...this.running.keys()]],
+    );
+    const started = await this.kick();
+    return { abandoned: rowCount, started: started.length };
   }
 
   private async claim(): Promise<string[]> {
