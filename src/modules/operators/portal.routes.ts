@@ -71,7 +71,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
     },
   );
 
-  async function me(request: FastifyRequest): Promise<{ ctx: ProgramContext; memberId: string; programName: string }> {
+  async function signIn(request: FastifyRequest): Promise<{ ctx: ProgramContext; memberId: string; programName: string }> {
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new AppError('unauthorized', 'a portal token is required: Authorization: Bearer <token>');
     const claims = await operators.verifyPortalToken(match[1]!);
@@ -85,8 +85,16 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
     return { ctx, memberId: claims.memberId, programName: program.name };
   }
 
+  // Verified at onRequest, before the query or body is validated, as API keys are: a caller
+  // without a token learns nothing about a route's parameters. The handler reuses the result.
+  const signedIn = new WeakMap<FastifyRequest, Awaited<ReturnType<typeof signIn>>>();
+  const authenticate = async (request: FastifyRequest): Promise<void> => {
+    signedIn.set(request, await signIn(request));
+  };
+  const me = async (request: FastifyRequest) => signedIn.get(request) ?? signIn(request);
+
   const get = (path: string, summary: string, handler: (request: FastifyRequest, m: Awaited<ReturnType<typeof me>>) => Promise<unknown>, querystring: TSchema = Page) =>
-    app.get(`/v1/portal/me${path}`, { config: { access: 'public' }, schema: { tags, summary, security, querystring, response: errors } }, async (request) =>
+    app.get(`/v1/portal/me${path}`, { config: { access: 'public' }, onRequest: authenticate, schema: { tags, summary, security, querystring, response: errors } }, async (request) =>
       handler(request, await me(request)),
     );
 
@@ -114,7 +122,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
 
   app.post(
     '/v1/portal/me/tasks/:taskId/claim',
-    { config: { access: 'public' }, schema: { tags, summary: 'Claim the reward of a completed task; a second claim returns the first', security, params: Type.Object({ taskId: Type.String({ maxLength: 64 }) }), response: { 201: Type.Unknown(), ...errors } } },
+    { config: { access: 'public' }, onRequest: authenticate, schema: { tags, summary: 'Claim the reward of a completed task; a second claim returns the first', security, params: Type.Object({ taskId: Type.String({ maxLength: 64 }) }), response: { 201: Type.Unknown(), ...errors } } },
     async (request, reply) => {
       const m = await me(request);
       const reward = await inTransaction(app.db, (trx) => engagement.tasks.claim(m.ctx, m.memberId, request.params.taskId, undefined, trx));
@@ -124,7 +132,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
 
   app.post(
     '/v1/portal/me/check-ins',
-    { config: { access: 'public' }, schema: { tags, summary: 'Check in for today', security, response: { 201: Type.Unknown(), ...errors } } },
+    { config: { access: 'public' }, onRequest: authenticate, schema: { tags, summary: 'Check in for today', security, response: { 201: Type.Unknown(), ...errors } } },
     async (request, reply) => {
       const m = await me(request);
       const checkIn = await inTransaction(app.db, (trx) => engagement.checkin.checkIn(m.ctx, m.memberId, trx));
@@ -136,6 +144,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
     '/v1/portal/me/orders',
     {
       config: { access: 'public' },
+      onRequest: authenticate,
       schema: {
         tags,
         summary: 'Order from the mall with points (Idempotency-Key required)',
@@ -157,7 +166,7 @@ export function portalRoutes(app: App, deps: PortalDeps): void {
 
   app.post(
     '/v1/portal/me/draws/:drawId/plays',
-    { config: { access: 'public' }, schema: { tags, summary: 'Play a draw once (Idempotency-Key required)', security, params: Type.Object({ drawId: Type.String({ maxLength: 64 }) }), response: { 201: Type.Unknown(), ...errors } } },
+    { config: { access: 'public' }, onRequest: authenticate, schema: { tags, summary: 'Play a draw once (Idempotency-Key required)', security, params: Type.Object({ drawId: Type.String({ maxLength: 64 }) }), response: { 201: Type.Unknown(), ...errors } } },
     async (request, reply) => {
       const m = await me(request);
       const idempotencyKey = keyOf(request, m.memberId);
