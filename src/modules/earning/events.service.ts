@@ -10,7 +10,6 @@ import {
   evaluate,
   requiredCounterKeys,
   parseCounterKey,
-  toMemberView,
   validateEventAttributes,
   type Award,
   type CompiledProgram,
@@ -558,4 +557,3 @@ function fromStored(r: StoredEventRow, replayed: boolean): EventResult {
   };
 }
 
-export { toMemberView };
