@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { actorLabel, type ProgramContext } from './context.js';
 import { rawQuery, type Executor, type Trx } from '../db/database.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** A behaviour event after the earning rules have run on it, as other modules see it. */
 export interface ProcessedEvent {
@@ -129,8 +130,7 @@ export class Hooks {
 }
 
 /** Per process and program, for a second: the message types active subscriptions want. */
-const wanted = new Map<string, { types: Set<string>; until: number }>();
-const WANTED_MS = 1_000;
+const wanted = new TtlCache<Set<string>>(1_000);
 
 /**
  * Whether any subscription of the program wants `type` ('*': every type). Most changes of most
@@ -138,22 +138,20 @@ const WANTED_MS = 1_000;
  * process counts at once (`forgetSubscriptions`); one made in another, within a second.
  */
 async function subscribed(exec: Executor, programId: string, type: string): Promise<boolean> {
-  let hit = wanted.get(programId);
-  if (!hit || hit.until < Date.now()) {
+  const types = await wanted.get(programId, async () => {
     const { rows } = await rawQuery<{ types: string[] | null }>(
       exec,
       `select array(select distinct unnest(event_types) from webhook_subscriptions where program_id = $1 and active and deleted_at is null) as types`,
       [programId],
     );
-    hit = { types: new Set(rows[0]?.types ?? []), until: Date.now() + WANTED_MS };
-    wanted.set(programId, hit);
-  }
-  return hit.types.has(type) || hit.types.has('*');
+    return new Set(rows[0]?.types ?? []);
+  });
+  return types.has(type) || types.has('*');
 }
 
 /** The webhooks module changed a program's subscriptions: read them afresh at the next message. */
 export function forgetSubscriptions(programId: string): void {
-  wanted.delete(programId);
+  wanted.forget(programId);
 }
 
 /**

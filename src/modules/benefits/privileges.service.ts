@@ -5,6 +5,7 @@ import { emitMessages, recordAudit, type TierChange } from '../../core/hooks.js'
 import { newId } from '../../core/ids.js';
 import { inZone } from '../../core/zoned-time.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { TtlCache } from '../../core/ttl-cache.js';
 import type { DB } from '../../db/schema.js';
 import type { BenefitsService } from './benefits.service.js';
 import { grantMany } from './grant-sql.js';
@@ -129,7 +130,7 @@ interface ActiveTarget {
 export class PrivilegesService {
   private readonly sources = new Map<TargetType, HolderSource>();
   /** per program, for a second: its active bindings' targets (most tier changes meet none) */
-  private readonly targets = new Map<string, { rows: ActiveTarget[]; until: number }>();
+  private readonly targets = new TtlCache<ActiveTarget[]>(1_000);
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -147,13 +148,12 @@ export class PrivilegesService {
    * entering its tier within that second at the latest, and the monthly reconciliation
    * (`reconcile`) catches anyone it missed.
    */
-  private async activeTargets(exec: Executor, programId: string): Promise<ActiveTarget[]> {
-    const hit = this.targets.get(programId);
-    if (hit && hit.until > Date.now()) return hit.rows;
-    const { rows } = await rawQuery<ActiveTarget>(exec, 'select id, target_type, target_code from privilege_bindings where program_id = $1 and active', [programId]);
-    this.targets.set(programId, { rows, until: Date.now() + 1_000 });
-    return rows;
+  private activeTargets(exec: Executor, programId: string): Promise<ActiveTarget[]> {
+    return this.targets.get(programId, async () =>
+      (await rawQuery<ActiveTarget>(exec, 'select id, target_type, target_code from privilege_bindings where program_id = $1 and active', [programId])).rows,
+    );
   }
+
 
   // ------------------------------------------------------------ bindings
 
@@ -180,7 +180,7 @@ export class PrivilegesService {
     await this.backfill(trx, ctx, id, input.target);
     const binding = await this.get(ctx, id, trx);
     await recordAudit(trx, ctx, { action: 'create', resourceType: 'benefit_binding', resourceId: id, after: binding });
-    this.targets.delete(ctx.program.id);
+    this.targets.forget(ctx.program.id);
     return binding;
   }
 
@@ -207,7 +207,7 @@ export class PrivilegesService {
     }
     const after = await this.get(ctx, id, trx);
     await recordAudit(trx, ctx, { action: 'update', resourceType: 'benefit_binding', resourceId: id, before, after });
-    this.targets.delete(ctx.program.id);
+    this.targets.forget(ctx.program.id);
     return after;
   }
 

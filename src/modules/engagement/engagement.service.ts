@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import type { ProcessedEvent } from '../../core/hooks.js';
+import { TtlCache } from '../../core/ttl-cache.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService, PointTypesService } from '../ledger/index.js';
@@ -38,7 +39,6 @@ interface Interest {
   invitations: boolean;
   /** an active medal counts tiers reached */
   tierMedals: boolean;
-  until: number;
 }
 
 /**
@@ -53,7 +53,7 @@ export class EngagementService implements EngagementBus {
   readonly medals: MedalsService;
   readonly invitations: InvitationsService;
   /** per program: what its tasks, medals and invitations listen to */
-  private readonly interest = new Map<string, Interest>();
+  private readonly interest = new TtlCache<Interest>(1_000);
 
   constructor(deps: EngagementDeps) {
     this.medals = new MedalsService(deps.db, deps.members);
@@ -63,9 +63,9 @@ export class EngagementService implements EngagementBus {
     // A change of tasks, medals or invitation settings takes effect in this process at once.
     const forgetting = <A extends unknown[], R>(fn: (ctx: ProgramContext, ...rest: A) => Promise<R>) =>
       async (ctx: ProgramContext, ...rest: A): Promise<R> => {
-        this.interest.delete(ctx.program.id);
+        this.interest.forget(ctx.program.id);
         const result = await fn(ctx, ...rest);
-        this.interest.delete(ctx.program.id);
+        this.interest.forget(ctx.program.id);
         return result;
       };
     this.tasks.create = forgetting(this.tasks.create.bind(this.tasks));
@@ -107,9 +107,8 @@ export class EngagementService implements EngagementBus {
    * (their qualifying action may be any type), and whether a medal counts tiers reached. Cached
    * per process for a second: a configuration change takes effect everywhere within that time.
    */
-  private async interestOf(exec: Trx, ctx: ProgramContext): Promise<Interest> {
-    let hit = this.interest.get(ctx.program.id);
-    if (!hit || hit.until < Date.now()) {
+  private interestOf(exec: Trx, ctx: ProgramContext): Promise<Interest> {
+    return this.interest.get(ctx.program.id, async () => {
       const { rows } = await rawQuery<{ types: string[] | null; invitations: boolean; tier_medals: boolean }>(
         exec,
         `select array(
@@ -120,10 +119,8 @@ export class EngagementService implements EngagementBus {
         [ctx.program.id],
       );
       const row = rows[0];
-      hit = { types: new Set(row?.types ?? []), invitations: row?.invitations ?? false, tierMedals: row?.tier_medals ?? false, until: Date.now() + 1_000 };
-      this.interest.set(ctx.program.id, hit);
-    }
-    return hit;
+      return { types: new Set(row?.types ?? []), invitations: row?.invitations ?? false, tierMedals: row?.tier_medals ?? false };
+    });
   }
 
   /** The tiers module reports a tier reached; tier medals move. */

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { recordAudit } from '../../core/hooks.js';
+import { TtlCache } from '../../core/ttl-cache.js';
 import { newId } from '../../core/ids.js';
 import { isUniqueViolation, rawQuery, type Executor } from '../../db/database.js';
 import type { DB, PointTypesTable } from '../../db/schema.js';
@@ -71,7 +72,7 @@ export const DEFAULT_POINT_TYPES: PointTypeInput[] = [
 const CACHE_MS = 2_000;
 
 export class PointTypesService {
-  private readonly cache = new Map<string, { byCode: Map<string, PointType>; until: number }>();
+  private readonly cache = new TtlCache<Map<string, PointType>>(CACHE_MS);
 
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -163,24 +164,23 @@ export class PointTypesService {
   }
 
   forget(programId: string): void {
-    this.cache.delete(programId);
+    this.cache.forget(programId);
   }
 
-  private async byCode(programId: string, trx: Executor): Promise<Map<string, PointType>> {
-    const hit = this.cache.get(programId);
-    if (hit && hit.until > Date.now()) return hit.byCode;
-    // Types created together (a new program's defaults share one instant) list redeemable first,
-    // then by code: an order clients can rely on, where ids made in one millisecond would not be.
-    const rows = await trx
-      .selectFrom('point_types')
-      .selectAll()
-      .where('program_id', '=', programId)
-      .orderBy('created_at')
-      .orderBy(sql`kind = 'growth'`)
-      .orderBy('code')
-      .execute();
-    const byCode = new Map(rows.map((r) => [r.code, toPointType(r)]));
-    this.cache.set(programId, { byCode, until: Date.now() + CACHE_MS });
-    return byCode;
+  private byCode(programId: string, trx: Executor): Promise<Map<string, PointType>> {
+    return this.cache.get(programId, async () => {
+      // Types created together (a new program's defaults share one instant) list redeemable first,
+      // then by code: an order clients can rely on, where ids made in one millisecond would not be.
+      const rows = await trx
+        .selectFrom('point_types')
+        .selectAll()
+        .where('program_id', '=', programId)
+        .orderBy('created_at')
+        .orderBy(sql`kind = 'growth'`)
+        .orderBy('code')
+        .execute();
+      return new Map(rows.map((r) => [r.code, toPointType(r)]));
+    });
   }
+
 }
