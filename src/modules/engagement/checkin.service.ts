@@ -2,9 +2,10 @@ import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { emitMessage, recordAudit } from '../../core/hooks.js';
+import { emitMessage } from '../../core/hooks.js';
 import { addLocalDays, daysBetween, localDate } from '../../core/zoned-time.js';
 import { rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { readProgramConfig, writeProgramConfig } from './program-config.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService, PointTypesService } from '../ledger/index.js';
 import type { Member, MembersService } from '../members/index.js';
@@ -97,14 +98,8 @@ export class CheckinService {
     private readonly bus: EngagementBus,
   ) {}
 
-  async getSchedule(ctx: ProgramContext, exec: Executor = this.db): Promise<ScheduleView | null> {
-    const { rows } = await rawQuery<{ config: Schedule; version: number; updated_at: Date }>(
-      exec,
-      'select config, version, updated_at from checkin_schedules where program_id = $1',
-      [ctx.program.id],
-    );
-    const row = rows[0];
-    return row ? { ...row.config, version: row.version, updatedAt: row.updated_at } : null;
+  getSchedule(ctx: ProgramContext, exec: Executor = this.db): Promise<ScheduleView | null> {
+    return readProgramConfig<Schedule>(exec, 'checkin_schedules', ctx.program.id);
   }
 
   async putSchedule(ctx: ProgramContext, input: ScheduleInput, trx: Trx): Promise<ScheduleView> {
@@ -112,18 +107,7 @@ export class CheckinService {
     await this.pointTypes.get(ctx, schedule.pointType, trx);
     await this.pointTypes.get(ctx, schedule.makeUp.costPointType, trx);
     if (schedule.growth) await this.pointTypes.get(ctx, schedule.growth.pointType, trx);
-    const now = ctx.clock.now();
-    const prior = await rawQuery<{ config: unknown; version: number }>(trx, 'select config, version from checkin_schedules where program_id = $1', [ctx.program.id]);
-    const { rows } = await rawQuery<{ version: number; updated_at: Date }>(
-      trx,
-      `insert into checkin_schedules (program_id, config, version, updated_at) values ($1, $2, 1, $3)
-       on conflict (program_id) do update set config = excluded.config, version = checkin_schedules.version + 1, updated_at = excluded.updated_at
-       returning version, updated_at`,
-      [ctx.program.id, JSON.stringify(schedule), now],
-    );
-    const view = { ...schedule, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
-    await recordAudit(trx, ctx, { action: prior.rows[0] ? 'update' : 'create', resourceType: 'checkin_schedule', resourceId: ctx.program.id, before: prior.rows[0], after: view });
-    return view;
+    return writeProgramConfig(trx, ctx, 'checkin_schedules', 'checkin_schedule', schedule);
   }
 
   async checkIn(ctx: ProgramContext, memberRef: string, trx: Trx): Promise<CheckIn> {

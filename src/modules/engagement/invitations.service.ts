@@ -3,8 +3,9 @@ import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import { recordAudit, type ProcessedEvent } from '../../core/hooks.js';
+import type { ProcessedEvent } from '../../core/hooks.js';
 import { isUniqueViolation, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { readProgramConfig, writeProgramConfig } from './program-config.js';
 import type { DB } from '../../db/schema.js';
 import type { LedgerService, PointTypesService } from '../ledger/index.js';
 import type { Member, MembersService } from '../members/index.js';
@@ -102,14 +103,8 @@ export class InvitationsService {
     private readonly bus: EngagementBus,
   ) {}
 
-  async getSettings(ctx: ProgramContext, exec: Executor = this.db): Promise<InvitationSettingsView | null> {
-    const { rows } = await rawQuery<{ config: InvitationSettings; version: number; updated_at: Date }>(
-      exec,
-      'select config, version, updated_at from invitation_settings where program_id = $1',
-      [ctx.program.id],
-    );
-    const row = rows[0];
-    return row ? { ...row.config, version: row.version, updatedAt: row.updated_at } : null;
+  getSettings(ctx: ProgramContext, exec: Executor = this.db): Promise<InvitationSettingsView | null> {
+    return readProgramConfig<InvitationSettings>(exec, 'invitation_settings', ctx.program.id);
   }
 
   async putSettings(ctx: ProgramContext, input: InvitationSettingsInput, trx: Trx): Promise<InvitationSettingsView> {
@@ -125,17 +120,7 @@ export class InvitationsService {
     };
     checkConditions(settings.qualifyingEvent.conditions, 'qualifyingEvent.conditions');
     for (const r of [...settings.inviterRewards, ...settings.inviteeRewards]) await this.pointTypes.get(ctx, r.pointType, trx);
-    const prior = await rawQuery<{ config: unknown; version: number }>(trx, 'select config, version from invitation_settings where program_id = $1', [ctx.program.id]);
-    const { rows } = await rawQuery<{ version: number; updated_at: Date }>(
-      trx,
-      `insert into invitation_settings (program_id, config, version, updated_at) values ($1, $2, 1, $3)
-       on conflict (program_id) do update set config = excluded.config, version = invitation_settings.version + 1, updated_at = excluded.updated_at
-       returning version, updated_at`,
-      [ctx.program.id, JSON.stringify(settings), ctx.clock.now()],
-    );
-    const view = { ...settings, version: rows[0]!.version, updatedAt: rows[0]!.updated_at };
-    await recordAudit(trx, ctx, { action: prior.rows[0] ? 'update' : 'create', resourceType: 'invitation_settings', resourceId: ctx.program.id, before: prior.rows[0], after: view });
-    return view;
+    return writeProgramConfig(trx, ctx, 'invitation_settings', 'invitation_settings', settings);
   }
 
   /** The member's referral code, created on first request (the same code ever after). */
