@@ -3,7 +3,8 @@ import { newId } from '../src/core/ids.js';
 import type { EarningService } from '../src/modules/earning/index.js';
 import { evaluate, requiredCounterKeys, type EngineEvent, type MemberContext } from '../src/modules/rules/engine/index.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
-import { runLoad, type LoadResult } from './lib/load.js';
+import { cpuPerOp, measured, measuredLoad, type Measured } from './lib/cpu.js';
+import { runHttpLoad } from './lib/http-load.js';
 import { benchLine, log, round, step, table } from './lib/report.js';
 import { seedMembers, seededMemberId, settle } from './lib/seed.js';
 import { RawLedger } from './ledger/raw.js';
@@ -83,17 +84,6 @@ async function rawBatchEarn(pool: pg.Pool, programId: string, pointTypeId: strin
   );
 }
 
-async function post(port: number, path: string, key: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 200)}`);
-  return json;
-}
-
 export async function main(): Promise<void> {
   const bench = await createBenchDatabase('earning');
   const pool = rawPool(bench.url, 24);
@@ -130,32 +120,42 @@ export async function main(): Promise<void> {
     // 2. Batch: raw set-based batched earn vs events:batch over HTTP, 1,000 events per call.
     let cursor = 0;
     const nextMembers = () => Array.from({ length: BATCH }, () => members[(cursor++ * 7) % MEMBERS]!);
-    const rawBatch = await runLoad({ label: 'raw batched earn', workers: BATCH_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async () => {
+    const rawBatch = await measuredLoad(pool, bench.name, { label: 'raw batched earn', workers: BATCH_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async () => {
       const batch = nextMembers();
       await rawBatchEarn(pool, program.program.id, program.pointTypeIds.points!, batch, batch.map((_, i) => 10 + (i % 90)));
     });
     const address = await laurel.http.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(address).port);
     const base = `/v1/programs/${program.program.id}`;
-    let eventSeq = 0;
-    const httpBatch = await runLoad({ label: 'events:batch over HTTP', workers: BATCH_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async () => {
-      const batch = nextMembers().map((m) => ({ eventId: `b-${eventSeq++}`, member: m, ...purchase(eventSeq) }));
-      await post(port, `${base}/events:batch`, program.key, { events: batch });
-    });
+    // The HTTP clients run in a worker thread, as the ledger benchmark's do, so the server keeps
+    // its event loop to itself; each request body is one of these, with fresh event ids.
+    const http = (label: string, path: string, workers: number, expectStatus: number, bodies: string[]) =>
+      measured(pool, bench.name, (beforeMeasure) =>
+        runHttpLoad(
+          {
+            label, port, method: 'POST', paths: [`${base}${path}`], headers: { authorization: `Bearer ${program.key}`, 'content-type': 'application/json' },
+            body: null, bodies, idempotencyPrefix: null, expectStatus, workers, durationMs: SECONDS * 1000, warmupMs: 1000,
+          },
+          beforeMeasure,
+        ),
+      );
+    const batchBodies = Array.from({ length: 64 }, (_, b) =>
+      JSON.stringify({ events: nextMembers().map((m, i) => ({ eventId: `b-{{unique}}-${i}`, member: m, ...purchase(b * BATCH + i) })) }),
+    );
+    const httpBatch = await http('events:batch over HTTP', '/events:batch', BATCH_WORKERS, 200, batchBodies);
 
     // 3. Single events over HTTP at 16 clients vs the raw earn at 16 clients.
     const raw = new RawLedger(pool, program.program.id, program.pointTypeIds.points!);
-    const rawSingle = await runLoad({ label: 'raw earn', workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
+    const rawSingle = await measuredLoad(pool, bench.name, { label: 'raw earn', workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
       await raw.earn(members[(w * 104729 + seq * 31) % MEMBERS]!, 10, `raw-${w}-${seq}`);
     });
-    const httpSingle = await runLoad({ label: 'POST /events', workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
-      await post(port, `${base}/events`, program.key, { eventId: `s-${w}-${seq}`, member: members[(w * 7907 + seq * 13) % MEMBERS]!, ...purchase(seq + w) });
-    });
+    const singleBodies = Array.from({ length: 20_000 }, (_, n) => JSON.stringify({ eventId: 's-{{unique}}', member: members[(n * 7907) % MEMBERS]!, ...purchase(n) }));
+    const httpSingle = await http('POST /events', '/events', SINGLE_WORKERS, 201, singleBodies);
 
     const batchEventsPerS = httpBatch.throughput * BATCH;
     const rawBatchPerS = rawBatch.throughput * BATCH;
-    const row = (r: LoadResult, perOp = 1) => [r.label, r.workers, round(r.throughput * perOp, 0), round(r.latency.p50, 2), round(r.latency.p99, 2), r.errors];
-    log(`\n${table(['phase', 'clients', 'events/s', 'p50 ms', 'p99 ms', 'errors'], [row(rawBatch, BATCH), row(httpBatch, BATCH), row(rawSingle), row(httpSingle)])}`);
+    const row = (r: Measured, perOp = 1) => [r.label, r.workers, round(r.throughput * perOp, 0), round(r.latency.p50, 2), round(r.latency.p99, 2), r.errors, `${cpuPerOp(r, undefined, perOp)} (${cpuPerOp(r, 'nodeMs', perOp)} + ${cpuPerOp(r, 'pgMs', perOp)})`];
+    log(`\n${table(['phase', 'clients', 'events/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/event (node + pg)'], [row(rawBatch, BATCH), row(httpBatch, BATCH), row(rawSingle), row(httpSingle)])}`);
     log(`pure evaluation: ${round(evalNone, 0)} events/s (explain none), ${round(evalFull, 0)} events/s (full explanation)`);
     benchLine('earning', {
       eval_events_per_s: round(evalNone, 0),
@@ -166,6 +166,10 @@ export async function main(): Promise<void> {
       event_p99_ms_c16: round(httpSingle.latency.p99, 2),
       raw_earn_p99_ms_c16: round(rawSingle.latency.p99, 2),
       event_p99_ratio_c16: round(httpSingle.latency.p99 / rawSingle.latency.p99, 3),
+      batch_ingest_cpu_us_per_event: cpuPerOp(httpBatch, undefined, BATCH),
+      raw_batched_earn_cpu_us_per_event: cpuPerOp(rawBatch, undefined, BATCH),
+      event_cpu_us_c16: cpuPerOp(httpSingle),
+      raw_earn_cpu_us_c16: cpuPerOp(rawSingle),
       errors: rawBatch.errors + httpBatch.errors + rawSingle.errors + httpSingle.errors,
     });
   } finally {

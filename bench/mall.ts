@@ -4,7 +4,7 @@ import { inTransaction } from '../src/db/database.js';
 import type { DrawsService } from '../src/modules/draws/index.js';
 import { verifyLedger } from '../src/modules/ledger/verify.js';
 import type { MallService } from '../src/modules/mall/index.js';
-import { cpuMeter, type CpuUse } from './lib/cpu.js';
+import { cpuPerOp, measuredLoad, type Measured } from './lib/cpu.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
 import { runLoad, type LoadResult, type Operation } from './lib/load.js';
 import { benchLine, log, round, step, table } from './lib/report.js';
@@ -29,19 +29,8 @@ const SHIPPING = { name: 'Bench', phone: '+86 100 0000 0000', address: '1 Bench 
 
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
-type Measured = LoadResult & { cpu: CpuUse };
-
-/** CPU per operation (this process and the database's backends): steadier than ops/s when the machine is shared. */
-const cpuPerOp = (x: Measured, part?: keyof CpuUse) => round(((part ? x.cpu[part] : x.cpu.nodeMs + x.cpu.pgMs) * 1000) / Math.max(x.ops, 1), 0);
-
-async function phase(pool: pg.Pool, database: string, label: string, op: Operation): Promise<Measured> {
-  let stop: (() => Promise<CpuUse>) | null = null;
-  const result = await step(`${label} (${CLIENTS} clients, ${SECONDS} s)`, () =>
-    runLoad({ label, workers: CLIENTS, durationMs: SECONDS * 1000, warmupMs: WARMUP_MS }, op, async () => {
-      stop = await cpuMeter(pool, database);
-    }),
-  );
-  return { ...result, cpu: await stop!() };
+function phase(pool: pg.Pool, database: string, label: string, op: Operation): Promise<Measured> {
+  return step(`${label} (${CLIENTS} clients, ${SECONDS} s)`, () => measuredLoad(pool, database, { label, workers: CLIENTS, durationMs: SECONDS * 1000, warmupMs: WARMUP_MS }, op));
 }
 
 export async function main(): Promise<void> {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
+import { runLoad, type LoadOptions, type LoadResult, type Operation } from './load.js';
+import { round } from './report.js';
 
 /**
  * CPU time spent by this process (server, load generator and its worker threads) and by the
@@ -45,4 +47,23 @@ export async function cpuMeter(pool: pg.Pool, database: string): Promise<() => P
     for (const [pid, ms] of after) pgMs += ms - (before.get(pid) ?? 0);
     return { nodeMs: (node.user + node.system) / 1000, pgMs };
   };
+}
+
+export type Measured = LoadResult & { cpu: CpuUse };
+
+/** CPU per operation in µs (this process and the database's backends, or one of them): steadier than ops/s when the machine is shared. */
+export const cpuPerOp = (x: Measured, part?: keyof CpuUse, perOp = 1): number =>
+  round(((part ? x.cpu[part] : x.cpu.nodeMs + x.cpu.pgMs) * 1000) / Math.max(x.ops * perOp, 1), 0);
+
+/** A load run (runLoad, runHttpLoad…), with the CPU its measured part used. */
+export async function measured(pool: pg.Pool, database: string, run: (beforeMeasure: () => Promise<void>) => Promise<LoadResult>): Promise<Measured> {
+  let stop: (() => Promise<CpuUse>) | null = null;
+  const result = await run(async () => {
+    stop = await cpuMeter(pool, database);
+  });
+  return { ...result, cpu: await stop!() };
+}
+
+export function measuredLoad(pool: pg.Pool, database: string, options: LoadOptions, op: Operation): Promise<Measured> {
+  return measured(pool, database, (beforeMeasure) => runLoad(options, op, beforeMeasure));
 }

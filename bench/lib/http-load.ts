@@ -10,6 +10,11 @@ export interface HttpLoadSpec {
   paths: string[];
   headers: Record<string, string>;
   body: string | null;
+  /**
+   * Instead of `body`, one of these per request (in turn), with each `{{unique}}` replaced by a
+   * text no other request of the run carries (for event ids, say).
+   */
+  bodies?: string[];
   /** when set, each request carries a fresh Idempotency-Key with this prefix */
   idempotencyPrefix: string | null;
   expectStatus: number;

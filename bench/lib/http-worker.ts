@@ -8,11 +8,20 @@ const spec = workerData as HttpLoadSpec;
 // One kept-alive connection per closed-loop worker, as a pool of API clients would hold.
 const agent = new http.Agent({ keepAlive: true, maxSockets: spec.workers, maxFreeSockets: spec.workers });
 
+const templates = spec.bodies?.map((b) => b.split('{{unique}}'));
+let turn = 0;
+
+function bodyOf(worker: number, seq: number): string | null {
+  if (!templates) return spec.body;
+  return templates[turn++ % templates.length]!.join(`${worker}-${seq}`);
+}
+
 function request(worker: number, seq: number): Promise<void> {
   const path = spec.paths[Math.floor(Math.random() * spec.paths.length)]!;
   const headers: Record<string, string> = { ...spec.headers };
   if (spec.idempotencyPrefix) headers['idempotency-key'] = `${spec.idempotencyPrefix}-${worker}-${seq}`;
-  if (spec.body !== null) headers['content-length'] = String(Buffer.byteLength(spec.body));
+  const body = bodyOf(worker, seq);
+  if (body !== null) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: spec.port, method: spec.method, path, headers, agent }, (res) => {
       const chunks: Buffer[] = [];
@@ -24,7 +33,7 @@ function request(worker: number, seq: number): Promise<void> {
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end(spec.body ?? undefined);
+    req.end(body ?? undefined);
   });
 }
 

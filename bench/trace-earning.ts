@@ -1,0 +1,41 @@
+import type { EarningService } from '../src/modules/earning/index.js';
+import { createBenchDatabase, rawPool } from './lib/database.js';
+import { log } from './lib/report.js';
+import { seededMemberId, seedMembers } from './lib/seed.js';
+import { traceOperation } from './lib/trace.js';
+import { createBenchProgram, startLaurel } from './ledger/setup.js';
+import { purchase, rules } from './earning.js';
+
+/**
+ * A diagnostic, not a benchmark (no BENCH line): the SQL that one event and one batch of a
+ * thousand events send through the service (no HTTP) with the earning benchmark's twenty rules,
+ * statement by statement. TRACE_OPS (200) single events, TRACE_BATCHES (5) batches.
+ */
+const OPS = Number(process.env.TRACE_OPS ?? 200);
+const BATCHES = Number(process.env.TRACE_BATCHES ?? 5);
+const MEMBERS = 20_000;
+
+export async function main(): Promise<void> {
+  const bench = await createBenchDatabase('trace_earning');
+  const pool = rawPool(bench.url, 4);
+  const laurel = await startLaurel(bench, 4);
+  try {
+    const program = await createBenchProgram(laurel, 'Earning trace');
+    const earning = laurel.services.earning as EarningService;
+    await seedMembers(pool, { programId: program.program.id, idPrefix: 'mem_trace_', count: MEMBERS });
+    for (const rule of rules()) await laurel.database.db.transaction().execute((trx) => earning.config.create(program.ctx, trx, 'rule', rule));
+    const member = (i: number) => seededMemberId('mem_trace_', (i * 7907) % MEMBERS);
+    await traceOperation(pool, 'one event', OPS, (i) => earning.events.ingest(program.ctx, { eventId: `s-${i}`, member: member(i), ...purchase(i) }));
+    await traceOperation(
+      pool,
+      'a batch of 1,000 events',
+      BATCHES,
+      (b) => earning.events.ingestBatch(program.ctx, Array.from({ length: 1000 }, (_, i) => ({ eventId: `b-${b}-${i}`, member: member(b * 1000 + i), ...purchase(i) }))),
+      2,
+    );
+  } finally {
+    await laurel.close().catch((err) => log(`closing Laurel: ${String(err)}`));
+    await pool.end();
+    await bench.drop();
+  }
+}
