@@ -55,10 +55,20 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes are drawn from the kernel a few kilobytes at a time: a batch of a thousand events
+// makes thousands of ids, and one system call per id cost more than the rest of making it.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolAt = 0;
+
 function encodeRandom(length: number): string {
-  const bytes = randomBytes(length);
+  if (poolAt + length > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolAt = 0;
+  }
   let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i]! & 31];
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[poolAt + i]! & 31];
+  poolAt += length;
   return out;
 }
 

@@ -80,6 +80,20 @@ export function prepared(sqlText: string): string {
   return sqlText;
 }
 
+/**
+ * A set-based statement over arrays, prepared while its arrays are short and planned on every
+ * call once they are long. A prepared statement soon runs a generic plan, estimated for a few
+ * rows per array: right for one event, and many times slower than planning afresh for a
+ * thousand (nested loops over what should be hash joins).
+ */
+const LONG_ARRAYS = 16;
+
+export function preparedWhileShort(sqlText: string): (rows: number) => string {
+  prepared(sqlText);
+  const perCall = `${sqlText}\n-- planned per call: long arrays`;
+  return (rows) => (rows > LONG_ARRAYS ? perCall : sqlText);
+}
+
 function preparing(pool: pg.Pool): PostgresPool {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => ({

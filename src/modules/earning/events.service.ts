@@ -3,9 +3,9 @@ import type { ProgramContext } from '../../core/context.js';
 import { AppError, type ErrorCode } from '../../core/errors.js';
 import type { Hooks, MemberFacts } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
-import { inTransaction, prepared, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { inTransaction, preparedWhileShort, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
-import type { LedgerService } from '../ledger/index.js';
+import { earnBatchCtes, type LedgerService } from '../ledger/index.js';
 import {
   evaluate,
   requiredCounterKeys,
@@ -164,7 +164,10 @@ export class EventsService {
 
     // 4. Counters behind caps, budgets and milestones: read once, then kept in memory while the
     // batch is evaluated in order, so two events of one member in one batch see each other.
-    const keysByEvent = prepared.map((p) => requiredCounterKeys(compiled, p.event).map((key) => scoped(key, p.member.id, ctx.program.id)));
+    // Keys of the rules whose conditions hold for the member only: for a purchase against twelve
+    // category rules that is one cap, not twelve. Read after the member lock (an earlier
+    // statement), so they include every change committed by the member's previous events.
+    const keysByEvent = prepared.map((p) => requiredCounterKeys(compiled, p.event, p.context).map((key) => scoped(key, p.member.id, ctx.program.id)));
     const counters = await this.loadCounters(exec, keysByEvent.flat(), preview);
     const velocity = preview ? new Map<string, number>() : await this.recentCounts(ctx, exec, prepared, now);
 
@@ -260,7 +263,10 @@ export class EventsService {
     // The explanation is serialised once: the same text is stored and sent back.
     const explanations = items.map(({ result }) => (result.explanation ? serialised(result, JSON.stringify(result.explanation)) : null));
     const counters = [...increments.values()];
-    const { rows } = await rawQuery<{ inserted: number }>(trx, PERSIST_EVENTS, [
+    // The events and their earns go in one statement: the ledger lends its batch earn's CTEs.
+    const earning = earns.length ? await this.ledger.earnBatchPart(ctx, earns, trx) : null;
+    const statement = earning ? PERSIST_EVENTS_AND_EARNS(items.length + earns.length) : PERSIST_EVENTS(items.length);
+    const { rows } = await rawQuery<{ inserted: number }>(trx, statement, [
       ctx.program.id,
       now,
       items.map((i) => i.result.id),
@@ -283,10 +289,9 @@ export class EventsService {
       reviews.map((r) => r.pointType),
       reviews.map((r) => r.amount),
       jsonArray(reviews.map((r) => JSON.stringify(r.details))),
+      ...(earning?.values ?? []),
     ]);
     if (rows[0]!.inserted !== items.length) throw new DuplicateRace();
-
-    if (earns.length) await this.ledger.earnBatch(ctx, earns, trx);
     const processed = items.filter(({ result }) => result.status === 'processed');
     await this.hooks.afterEvents(
       trx,
@@ -317,7 +322,7 @@ export class EventsService {
     const externals = refs.filter((r) => r.startsWith('ext:')).map((r) => r.slice(4));
     const { rows } = await rawQuery<MemberRow & { prior: StoredEventRow | null }>(
       exec,
-      preview ? RESOLVE_PREVIEW : RESOLVE,
+      preview ? RESOLVE_PREVIEW : RESOLVE(inputs.length),
       preview ? [ctx.program.id, ids, externals] : [ctx.program.id, ids, externals, inputs.map((i) => i.eventId)],
     );
     for (const row of rows) {
@@ -348,7 +353,7 @@ export class EventsService {
     }
     const { rows } = await rawQuery<{ scope_id: string; key: string; value: number }>(
       exec,
-      !preview && programKeys.length ? COUNTERS_LOCKED : COUNTERS,
+      (!preview && programKeys.length ? COUNTERS_LOCKED : COUNTERS)(unique.length),
       [unique.map((k) => k.scope), unique.map((k) => k.key)],
     );
     for (const r of rows) values.set(`${r.scope_id}|${r.key}`, r.value);
@@ -439,16 +444,17 @@ function invalid(input: EventInput, error: { code: ErrorCode; message: string; d
 
 const SELECT_EVENTS = `select id, member_id, external_id, type, status, reason, totals, explanation from events`;
 
-const COUNTERS = prepared(`select c.scope_id, c.key, c.value from earning_counters c
+const SELECT_COUNTERS = `select c.scope_id, c.key, c.value from earning_counters c
   join unnest($1::text[], $2::text[]) as k(scope_id, key) on c.scope_id = k.scope_id and c.key = k.key
-  order by c.scope_id, c.key`);
-const COUNTERS_LOCKED = prepared(`${COUNTERS} for update of c`);
+  order by c.scope_id, c.key`;
+const COUNTERS = preparedWhileShort(SELECT_COUNTERS);
+const COUNTERS_LOCKED = preparedWhileShort(`${SELECT_COUNTERS} for update of c`);
 
 const MEMBER_COLUMNS = 'id, external_id, status, tags, birthday, joined_at';
 const MEMBERS_NAMED = 'from members where program_id = $1 and (id = any($2::text[]) or external_id = any($3::text[])) order by id';
 
 /** Members (locked) and then, one per row in `prior`, the events of these ids received before. */
-const RESOLVE = prepared(`
+const RESOLVE = preparedWhileShort(`
 with m as (select ${MEMBER_COLUMNS} ${MEMBERS_NAMED} for update)
 select ${MEMBER_COLUMNS}, null::json as prior from m
 union all
@@ -463,8 +469,7 @@ const RESOLVE_PREVIEW = `select ${MEMBER_COLUMNS}, null::json as prior ${MEMBERS
  * $1 program, $2 received at, $3…$10 the events' scalar columns, $11 attributes, $12 totals,
  * $13 explanations, $14…$16 counter increments, $17…$22 awards held for review.
  */
-const PERSIST_EVENTS = prepared(`
-with inserted as (
+const PERSIST_CTES = `inserted as (
   insert into events (id, program_id, member_id, external_id, type, occurred_at, channel, attributes, status, reason, totals, explanation, received_at)
   select id, $1, member_id, external_id, type, occurred_at, channel, attributes::jsonb, status, reason, totals::jsonb,
     case when json_typeof(explanation) <> 'null' then explanation end, $2
@@ -482,8 +487,16 @@ with inserted as (
   select id, $1, member_id, event_id, point_type, amount, 'pending', details::jsonb, $2
   from rows from (unnest($17::text[]), unnest($18::text[]), unnest($19::text[]), unnest($20::text[]), unnest($21::bigint[]), json_array_elements($22::json))
     as r(id, member_id, event_id, point_type, amount, details)
-)
+)`;
+const PERSIST_PARAMS = 22;
+
+const PERSIST_EVENTS = preparedWhileShort(`with ${PERSIST_CTES}
 select count(*)::int as inserted from inserted`);
+
+/** The same, with the ledger's batch earn of the events' awards (its parameters after ours). */
+const PERSIST_EVENTS_AND_EARNS = preparedWhileShort(`with ${PERSIST_CTES},
+${earnBatchCtes(PERSIST_PARAMS + 1)}
+select (select count(*)::int from inserted) as inserted`);
 
 function jsonArray(texts: string[]): string {
   return `[${texts.join(',')}]`;

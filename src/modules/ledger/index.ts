@@ -1,4 +1,5 @@
 export { LedgerService } from './ledger.service.js';
+export { earnBatchCtes } from './ledger.sql.js';
 export type { LedgerTransaction, EarnInput, SpendInput, ReserveInput, FollowUpInput, AdjustInput, TransferInput, Source } from './ledger.service.js';
 export { PointTypesService, DEFAULT_POINT_TYPES } from './point-types.service.js';
 export type { PointType, PointTypeInput } from './point-types.service.js';

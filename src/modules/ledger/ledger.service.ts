@@ -227,6 +227,21 @@ export class LedgerService {
    */
   async earnBatch(ctx: ProgramContext, items: BatchEarnItem[], exec: Executor = this.db): Promise<BatchEarnResult> {
     if (items.length === 0) return { results: [] };
+    const part = await this.earnBatchPart(ctx, items, exec);
+    const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH(items.length), part.values);
+    return part.results(rows.map((r) => [r.id, r.available]));
+  }
+
+  /**
+   * A batch earn to send inside the caller's own statement, in its transaction: the values of
+   * earnBatchCtes' parameters, in order, and how to read the [transaction id, available after]
+   * pairs its `entries` CTE returns. For callers that write rows of their own for the same earns.
+   */
+  async earnBatchPart(
+    ctx: ProgramContext,
+    items: BatchEarnItem[],
+    exec: Executor,
+  ): Promise<{ values: unknown[]; results: (entries: Array<[string, number]>) => BatchEarnResult }> {
     const now = ctx.clock.now();
     const cols = {
       txn: [] as string[], member: [] as string[], type: [] as string[], amount: [] as number[], key: [] as string[],
@@ -252,14 +267,17 @@ export class LedgerService {
       cols.hash.push(fingerprint('earn', item.pointType, item.amount, null));
       cols.channel.push(item.channel ?? ctx.channel ?? null);
     }
-    const { rows } = await rawQuery<{ id: string; available: number }>(exec, EARN_BATCH, [
+    const values = [
       ctx.program.id, actorLabel(ctx.actor), now, cols.txn, cols.member, cols.type, cols.amount, cols.key,
       cols.sourceType, cols.sourceId, cols.reason, `[${cols.details.join(',')}]`, cols.expires, cols.lot, cols.negative, cols.hash,
       apiKeyOf(ctx.actor), cols.channel,
-    ]);
-    const byId = new Map(rows.map((r) => [r.id, r.available]));
+    ];
     return {
-      results: cols.txn.map((id) => (byId.has(id) ? { transactionId: id, availableAfter: byId.get(id)! } : null)),
+      values,
+      results: (entries) => {
+        const byId = new Map(entries);
+        return { results: cols.txn.map((id) => (byId.has(id) ? { transactionId: id, availableAfter: Number(byId.get(id)) } : null)) };
+      },
     };
   }
 

@@ -11,7 +11,7 @@
  * - The transaction row carries the idempotency key under a unique index: a duplicate inserts
  *   nothing (`on conflict do nothing`) and so changes nothing else.
  */
-import { prepared } from '../../db/database.js';
+import { prepared, preparedWhileShort } from '../../db/database.js';
 import type { ConsumptionOrder } from './point-types.service.js';
 
 const TXN_COLUMNS = `id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, related_id,
@@ -158,19 +158,23 @@ where member_id = $1 and point_type_id = $2 for update`;
  * $1 program, $2 actor, $3 occurred at, $4… parallel arrays, one element per earn, except $12:
  * the details as one JSON array, each wrapped in a one-element array (null where none), since an
  * array literal of JSON texts is slow to build and to parse once it reaches hundreds of kilobytes.
- * $17 the API key (attribution), $18 channels (one per earn).
+ * $17 the API key (attribution), $18 channels (one per earn). The same CTEs (input … entries;
+ * `entries` returns each transaction_id with its available_after) serve inside a caller's own
+ * statement with the parameters numbered from `first`, so that a caller writing its own rows for
+ * the same earns (events, say) sends both in one round trip.
  */
-export const EARN_BATCH = prepared(`
-with input as (
+export function earnBatchCtes(first: number): string {
+  const p = (n: number) => `$${first + n - 1}`;
+  return `input as (
   select txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, (details -> 0)::jsonb as details,
     expires_at, lot_id, negative_allowed, request_hash, channel, ord
-  from rows from (unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::text[]), unnest($9::text[]),
-    unnest($10::text[]), unnest($11::text[]), json_array_elements($12::json), unnest($13::timestamptz[]), unnest($14::text[]), unnest($15::boolean[]), unnest($16::text[]),
-    unnest($18::text[]))
+  from rows from (unnest(${p(4)}::text[]), unnest(${p(5)}::text[]), unnest(${p(6)}::text[]), unnest(${p(7)}::bigint[]), unnest(${p(8)}::text[]), unnest(${p(9)}::text[]),
+    unnest(${p(10)}::text[]), unnest(${p(11)}::text[]), json_array_elements(${p(12)}::json), unnest(${p(13)}::timestamptz[]), unnest(${p(14)}::text[]), unnest(${p(15)}::boolean[]), unnest(${p(16)}::text[]),
+    unnest(${p(18)}::text[]))
     with ordinality as i(txn_id, member_id, point_type_id, amount, idem_key, source_type, source_id, reason, details, expires_at, lot_id, negative_allowed, request_hash, channel, ord)
 ), txn as (
   insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, source_type, source_id, reason, actor, details, occurred_at, request_hash, api_key_id, channel)
-  select i.txn_id, $1, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, $2, i.details, $3, i.request_hash, $17, i.channel
+  select i.txn_id, ${p(1)}, i.member_id, i.point_type_id, 'earn', i.amount, 'active', i.idem_key, i.source_type, i.source_id, i.reason, ${p(2)}, i.details, ${p(3)}, i.request_hash, ${p(17)}, i.channel
   from input i
   on conflict (member_id, idempotency_key) do nothing
   returning id
@@ -180,7 +184,7 @@ with input as (
   select member_id, point_type_id, sum(amount)::bigint as total, bool_or(negative_allowed) as negative_allowed from done group by member_id, point_type_id
 ), acct as (
   insert into accounts as a (member_id, point_type_id, program_id, available, earned, negative_allowed, last_activity_at, updated_at)
-  select member_id, point_type_id, $1, total, total, negative_allowed, $3, $3 from sums
+  select member_id, point_type_id, ${p(1)}, total, total, negative_allowed, ${p(3)}, ${p(3)} from sums
   on conflict (member_id, point_type_id) do update set
     available = a.available + excluded.available,
     earned = a.earned + excluded.earned,
@@ -195,13 +199,16 @@ with input as (
   join acct on acct.member_id = d.member_id and acct.point_type_id = d.point_type_id
 ), lots_in as (
   insert into lots (id, program_id, member_id, point_type_id, transaction_id, status, amount, remaining, earned_at, expires_at)
-  select lot_id, $1, member_id, point_type_id, txn_id, 'active', amount,
-    greatest(after, 0) - greatest(after - amount, 0), $3, expires_at
+  select lot_id, ${p(1)}, member_id, point_type_id, txn_id, 'active', amount,
+    greatest(after, 0) - greatest(after - amount, 0), ${p(3)}, expires_at
   from steps
   returning id
 ), entries as (
   insert into ledger_entries (program_id, member_id, point_type_id, transaction_id, kind, amount, pending_delta, available_after, pending_after, occurred_at)
-  select $1, member_id, point_type_id, txn_id, 'earn', amount, 0, after, pending, $3 from steps
+  select ${p(1)}, member_id, point_type_id, txn_id, 'earn', amount, 0, after, pending, ${p(3)} from steps
   returning transaction_id, available_after
-)
+)`;
+}
+
+export const EARN_BATCH = preparedWhileShort(`with ${earnBatchCtes(1)}
 select transaction_id as id, available_after as available from entries`);

@@ -51,6 +51,19 @@ describe('calendar caps use the program zone (Asia/Shanghai)', () => {
     expect(requiredCounterKeys(p, buy(after))).not.toContain(`rule:r:cap:points:${bucket}`);
   });
 
+  it('with the member known, rules whose condition fails need no counters', () => {
+    const byCategory = (cat: string) =>
+      rule({ id: `r-${cat}`, rewards: [perYuan], caps: { points: { day: 100 } }, condition: { field: 'event.attributes.category', op: 'eq', value: cat } });
+    const vipOnly = rule({ id: 'vip', rewards: [perYuan], caps: { points: { day: 100 } }, condition: { field: 'member.tags', op: 'contains', value: 'vip' } });
+    const p = program([byCategory('tea'), byCategory('cake'), vipOnly]);
+    const tea = event('purchase', { amount: 1000, category: 'tea' }, '2025-03-05T12:00');
+    expect(requiredCounterKeys(p, tea, member())).toEqual(['rule:r-tea:cap:points:day:2025-03-05']);
+    expect(requiredCounterKeys(p, tea, member({ tags: ['vip'] }))).toEqual(['rule:r-tea:cap:points:day:2025-03-05', 'rule:vip:cap:points:day:2025-03-05']);
+    // Without the member, every rule that listens to the type and is valid is listed.
+    expect(requiredCounterKeys(p, tea)).toHaveLength(3);
+    expect(total(run(p, tea, member({ tags: ['vip'] }), { 'r-tea:cap:points:day:2025-03-05': 95 }))).toBe(5 + 10);
+  });
+
   it('a week straddling New Year is one ISO week', () => {
     const p = capped({ points: { week: 100 } });
     expect(requiredCounterKeys(p, buy('2024-12-31T12:00'))).toEqual(['rule:r:cap:points:week:2025-W01']);

@@ -359,8 +359,11 @@ function formula(r: CompiledReward, value: number, multiplier: string, exact: st
  * (0 when absent) and passes them as the snapshot. Conditions are not evaluated here, so the
  * list may include keys of rules that will turn out not to match.
  */
-export function requiredCounterKeys(program: CompiledProgram, event: EngineEvent): string[] {
-  const c = new EvalContext(event, NOBODY, program.clock, program.program.channelKinds);
+export function requiredCounterKeys(program: CompiledProgram, event: EngineEvent, member?: MemberContext): string[] {
+  // With the member known, rules whose condition fails and campaigns that do not target the
+  // member need no counters: a purchase against twelve category rules reads one cap, not twelve.
+  // Without it, every rule that could apply is listed (conditions may read the member).
+  const c = new EvalContext(event, member ?? NOBODY, program.clock, program.program.channelKinds);
   const ms = c.t.ms;
   const keys: string[] = [];
   const collect = (caps: ReadonlyMap<string, CompiledCapSet>, m: CompiledMilestone | null) => {
@@ -370,10 +373,14 @@ export function requiredCounterKeys(program: CompiledProgram, event: EngineEvent
   for (const rule of program.rulesByType.get(event.type) ?? NO_RULES) {
     if (!rule.active) continue;
     if ((rule.validFrom !== null && ms < rule.validFrom) || (rule.validTo !== null && ms >= rule.validTo)) continue;
+    if (rule.caps.size === 0 && rule.milestone === null) continue;
+    if (member !== undefined && !rule.condition.test(c)) continue;
     collect(rule.caps, rule.milestone);
   }
   for (const cp of program.campaignsByType.get(event.type) ?? NO_CAMPAIGNS) {
     if (!cp.active || (cp.schedule !== null && scheduleMiss(cp.schedule, c.t) !== null)) continue;
+    if (cp.caps.size === 0 && cp.milestone === null) continue;
+    if (member !== undefined && cp.target !== null && !cp.target.test(c)) continue;
     collect(cp.caps, cp.milestone);
   }
   // Unique by construction: one key per (source, point type, period), and of a rule's versions

@@ -72,7 +72,10 @@ export function program(
   return compileProgram({ program: { ...PROGRAM, ...over }, eventTypes: STAY, rules, campaigns });
 }
 
-/** Evaluates with every required counter present: `values` by key (or key suffix), 0 otherwise. */
+/**
+ * Evaluates with the counters requiredCounterKeys lists for this member (so every test also checks
+ * that the list is enough): `values` by key (or key suffix), 0 otherwise.
+ */
 export function run(
   p: CompiledProgram,
   e: EngineEvent,
@@ -81,7 +84,7 @@ export function run(
   options?: EvaluateOptions,
 ): EvaluationResult {
   const counters = new Map<string, number>();
-  for (const k of requiredCounterKeys(p, e)) {
+  for (const k of requiredCounterKeys(p, e, m)) {
     const hit = Object.entries(values).find(([suffix]) => k === suffix || k.endsWith(suffix));
     counters.set(k, hit ? hit[1] : 0);
   }
