@@ -8,7 +8,8 @@ import { purchase, rules } from './earning.js';
 
 /**
  * A diagnostic, not a benchmark (no BENCH line): the SQL that one event and one batch of a
- * thousand events send through the service (no HTTP) with the earning benchmark's twenty rules,
+ * thousand events send through the service (and one event through HTTP) with the earning
+ * benchmark's twenty rules,
  * statement by statement. TRACE_OPS (200) single events, TRACE_BATCHES (5) batches.
  */
 const OPS = Number(process.env.TRACE_OPS ?? 200);
@@ -26,6 +27,17 @@ export async function main(): Promise<void> {
     for (const rule of rules()) await laurel.database.db.transaction().execute((trx) => earning.config.create(program.ctx, trx, 'rule', rule));
     const member = (i: number) => seededMemberId('mem_trace_', (i * 7907) % MEMBERS);
     await traceOperation(pool, 'one event', OPS, (i) => earning.events.ingest(program.ctx, { eventId: `s-${i}`, member: member(i), ...purchase(i) }));
+    const address = await laurel.http.listen({ port: 0, host: '127.0.0.1' });
+    const url = `${address}/v1/programs/${program.program.id}/events`;
+    await traceOperation(pool, 'one event through HTTP', OPS, async (i) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${program.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ eventId: `h-${i}`, member: member(i + 5000), ...purchase(i) }),
+      });
+      if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    });
     await traceOperation(
       pool,
       'a batch of 1,000 events',

@@ -3,7 +3,7 @@ import type { ProgramContext } from '../../core/context.js';
 import { AppError, type ErrorCode } from '../../core/errors.js';
 import type { Hooks, MemberFacts } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
-import { inTransaction, preparedWhileShort, rawQuery, type Executor, type Trx } from '../../db/database.js';
+import { inTransaction, prepared, preparedWhileShort, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { earnBatchCtes, type LedgerService } from '../ledger/index.js';
 import {
@@ -320,10 +320,15 @@ export class EventsService {
     const refs = inputs.map((i) => i.member);
     const ids = refs.filter((r) => !r.startsWith('ext:'));
     const externals = refs.filter((r) => r.startsWith('ext:')).map((r) => r.slice(4));
+    const one = inputs.length === 1 && !preview ? inputs[0]! : null;
     const { rows } = await rawQuery<MemberRow & { prior: StoredEventRow | null }>(
       exec,
-      preview ? RESOLVE_PREVIEW : RESOLVE(inputs.length),
-      preview ? [ctx.program.id, ids, externals] : [ctx.program.id, ids, externals, inputs.map((i) => i.eventId)],
+      one ? (one.member.startsWith('ext:') ? RESOLVE_ONE_BY_EXTERNAL_ID : RESOLVE_ONE) : preview ? RESOLVE_PREVIEW : RESOLVE(inputs.length),
+      one
+        ? [ctx.program.id, ids[0] ?? externals[0], one.eventId]
+        : preview
+          ? [ctx.program.id, ids, externals]
+          : [ctx.program.id, ids, externals, inputs.map((i) => i.eventId)],
     );
     for (const row of rows) {
       if (row.prior) {
@@ -459,6 +464,20 @@ with m as (select ${MEMBER_COLUMNS} ${MEMBERS_NAMED} for update)
 select ${MEMBER_COLUMNS}, null::json as prior from m
 union all
 select null, null, null, null, null, null, row_to_json(e) from (${SELECT_EVENTS} where program_id = $1 and external_id = any($4::text[])) e`);
+
+/**
+ * The same for one event, with scalar parameters ($2 the member's id or external id, $3 the
+ * event id): PostgreSQL keeps a generic plan for these, where arrays of one element made it
+ * plan the statement afresh on every call.
+ */
+const resolveOne = (memberColumn: 'id' | 'external_id') =>
+  prepared(`
+with m as (select ${MEMBER_COLUMNS} from members where program_id = $1 and ${memberColumn} = $2 for update)
+select ${MEMBER_COLUMNS}, null::json as prior from m
+union all
+select null, null, null, null, null, null, row_to_json(e) from (${SELECT_EVENTS} where program_id = $1 and external_id = $3) e`);
+const RESOLVE_ONE = resolveOne('id');
+const RESOLVE_ONE_BY_EXTERNAL_ID = resolveOne('external_id');
 
 const RESOLVE_PREVIEW = `select ${MEMBER_COLUMNS}, null::json as prior ${MEMBERS_NAMED}`;
 
