@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawQuery } from '../../src/db/database.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 
 const PER_YUAN = {
@@ -52,6 +53,24 @@ describe.each(engines)('events and rules (%s)', (engine) => {
     expect(history.body.data[0].details.rules).toEqual([{ kind: 'rule', id: r.id, version: 1, amount: 123 }]);
     const stored = await t.api('GET', `${s.base}/events/order-1`, { key: s.key });
     expect(stored.body.explanation.rules[0]).toMatchObject({ ruleId: r.id, outcome: 'applied' });
+  });
+
+  it('stores the explanation of every rule that did not match compactly and reads it back whole, after the rule changed', async () => {
+    const s = await setup();
+    await s.rule(PER_YUAN);
+    const big = await s.rule({ ...PER_YUAN, name: 'big basket', priority: 5, condition: { all: [{ field: 'event.attributes.amount', op: 'gte', value: 50_000 }, { field: 'member.tags', op: 'contains', value: 'vip' }] } });
+    const vip = await s.rule({ ...PER_YUAN, name: 'vip or coffee lover', priority: 4, condition: { any: [{ field: 'member.tags', op: 'contains', value: 'vip' }, { not: { field: 'member.tags', op: 'contains', value: 'coffee' } }] } });
+    const sent = await s.send('order-c', { amount: 1_000 });
+    expect(sent.body.explanation.rules.map((r: { outcome: string }) => r.outcome)).toEqual(['applied', 'notMatched', 'notMatched']);
+    // A new version of a rule must not change how an award made under the old one reads.
+    expect((await t.api('PATCH', `${s.base}/rules/${big.id}`, { key: s.key, body: { name: 'bigger basket', condition: { field: 'event.attributes.amount', op: 'gte', value: 90_000 } } })).status).toBe(200);
+    const stored = await t.api('GET', `${s.base}/events/order-c`, { key: s.key });
+    expect(stored.body.explanation).toEqual(sent.body.explanation);
+    expect(stored.body.explanation.rules[2]).toMatchObject({ ruleId: vip.id, name: 'vip or coffee lover', failed: { op: 'any', alternatives: [{ op: 'contains' }, { op: 'not' }] } });
+    const replay = await s.send('order-c', { amount: 1_000 });
+    expect(replay.body.explanation).toEqual(sent.body.explanation);
+    const { rows } = await rawQuery<{ e: string }>(t.laurel.database.db, `select explanation::text as e from events where id = $1`, [sent.body.id]);
+    expect(rows[0]!.e).not.toContain('coffee lover'); // stored without what the rule version says
   });
 
   it('previews exactly what the real award then gives, without side effects', async () => {

@@ -7,6 +7,7 @@ import { rawQuery, type Executor } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import type { PointTypesService } from '../ledger/index.js';
 import {
+  type RuleVersionFacts,
   builtInEventTypes,
   compileProgram,
   validateCampaign,
@@ -99,6 +100,7 @@ const CONFIG_CHECK_MS = 1_000;
  */
 export class EarningConfigService {
   private readonly compiled = new Map<string, { version: number; program: CompiledProgram; types: Map<string, EventType>; checkedAt: number }>();
+  private readonly versionFacts = new Map<string, RuleVersionFacts>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -186,6 +188,39 @@ export class EarningConfigService {
       [id],
     );
     return rows.map((r) => ({ version: r.version, status: r.status, definition: r.definition, actor: r.actor, createdAt: r.created_at }));
+  }
+
+  /**
+   * What stored explanations leave out of the rule versions they name (name, priority, stacking,
+   * condition), by `${ruleId}@${version}`. A version never changes once saved, so what was read
+   * once is kept (up to a bound) for every later read.
+   */
+  async ruleVersionFacts(ctx: ProgramContext, wanted: Array<{ ruleId: string; version: number }>, exec: Executor = this.db): Promise<Map<string, RuleVersionFacts>> {
+    const out = new Map<string, RuleVersionFacts>();
+    const missing = new Map<string, { ruleId: string; version: number }>();
+    for (const w of wanted) {
+      const key = `${w.ruleId}@${w.version}`;
+      const known = this.versionFacts.get(key);
+      if (known) out.set(key, known);
+      else missing.set(key, w);
+    }
+    if (missing.size === 0) return out;
+    const list = [...missing.values()];
+    const { rows } = await rawQuery<{ rule_id: string; version: number; definition: Record<string, unknown> }>(
+      exec,
+      `select v.rule_id, v.version, v.definition from earning_rule_versions v join earning_rules r on r.id = v.rule_id
+       join unnest($2::text[], $3::int[]) as w(rule_id, version) on w.rule_id = v.rule_id and w.version = v.version
+       where r.program_id = $1`,
+      [ctx.program.id, list.map((w) => w.ruleId), list.map((w) => w.version)],
+    );
+    if (this.versionFacts.size > 10_000) this.versionFacts.clear();
+    for (const r of rows) {
+      const d = r.definition;
+      const facts: RuleVersionFacts = { name: String(d.name), priority: Number(d.priority), stacking: d.stacking === 'exclusive' ? 'exclusive' : 'cumulative', condition: d.condition };
+      this.versionFacts.set(`${r.rule_id}@${r.version}`, facts);
+      out.set(`${r.rule_id}@${r.version}`, facts);
+    }
+    return out;
   }
 
   async create(ctx: ProgramContext, trx: Executor, kind: RuleKind, body: Record<string, unknown>): Promise<StoredRule> {

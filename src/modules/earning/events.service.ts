@@ -16,6 +16,11 @@ import {
   type EngineEvent,
   type Explanation,
   type MemberContext,
+  compactedRuleVersions,
+  fromStoredExplanation,
+  toStoredExplanation,
+  withoutOtherEventTypes,
+  type StoredExplanation,
 } from '../rules/engine/index.js';
 import { earningSettings, type EarningConfigService, type EventType } from './config.service.js';
 
@@ -114,7 +119,7 @@ export class EventsService {
   async get(ctx: ProgramContext, eventId: string): Promise<EventResult> {
     const { rows } = await rawQuery<StoredEventRow>(this.db, `${SELECT_EVENTS} where program_id = $1 and external_id = $2`, [ctx.program.id, eventId]);
     if (!rows[0]) throw new AppError('not_found', `event ${eventId} was never received`, { eventId });
-    return fromStored(rows[0], false);
+    return (await this.readBack(ctx, this.db, [rows[0]], false))[0]!;
   }
 
   private async process(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean, compiledOverride?: CompiledProgram): Promise<EventResult[]> {
@@ -137,9 +142,11 @@ export class EventsService {
     // at a time: one statement for both.
     const seen = new Map<string, number>();
     const { members, stored } = await this.resolve(ctx, exec, valid.map((v) => v.input), preview);
+    const replays = await this.readBack(ctx, exec, [...stored.values()], true);
+    const replayOf = new Map(replays.map((r) => [r.eventId, r]));
     for (const v of valid) {
-      const prior = stored.get(v.input.eventId);
-      if (prior) results[v.index] = fromStored(prior, true);
+      const prior = replayOf.get(v.input.eventId);
+      if (prior) results[v.index] = prior;
     }
     const pending = valid.filter((v) => results[v.index] === null);
     const facts = compiled.readsMemberFacts
@@ -207,12 +214,12 @@ export class EventsService {
         reason: held ? 'held_for_review' : null,
         totals: outcome.totals,
         awards: outcome.awards,
-        explanation: outcome.explanation && storedExplanation(outcome.explanation),
+        explanation: outcome.explanation && withoutOtherEventTypes(outcome.explanation),
       };
       toInsert.push({ result, prepared: p });
     });
 
-    if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, toInsert, increments, now);
+    if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, compiled, toInsert, increments, now);
     for (const { result, prepared: p } of toInsert) results[p.index] = result;
     // Duplicates within the batch answer with their first occurrence.
     return results.map((r, i) => {
@@ -224,9 +231,20 @@ export class EventsService {
     });
   }
 
+  /** Stored events as results, their explanations read back whole from the rule versions they name. */
+  private async readBack(ctx: ProgramContext, exec: Executor, rows: StoredEventRow[], replayed: boolean): Promise<EventResult[]> {
+    const named = rows.flatMap((r) => (r.explanation ? compactedRuleVersions(r.explanation) : []));
+    const facts = named.length ? await this.config.ruleVersionFacts(ctx, named, exec) : null;
+    return rows.map((r) => {
+      const explanation = r.explanation && facts ? fromStoredExplanation(r.explanation, (id, version) => facts.get(`${id}@${version}`)) : (r.explanation as Explanation | null);
+      return fromStored(r, replayed, explanation);
+    });
+  }
+
   private async persist(
     ctx: ProgramContext,
     trx: Trx,
+    compiled: CompiledProgram,
     items: Array<{ result: EventResult; prepared: Prepared }>,
     increments: Map<string, { scope: string; key: string; by: number }>,
     now: Date,
@@ -260,8 +278,9 @@ export class EventsService {
       }
     }
 
-    // The explanation is serialised once: the same text is stored and sent back.
-    const explanations = items.map(({ result }) => (result.explanation ? serialised(result, JSON.stringify(result.explanation)) : null));
+    const conditions = conditionsOf(compiled);
+    const conditionOf = (ruleId: string) => conditions.get(ruleId);
+    const explanations = items.map(({ result }) => (result.explanation ? JSON.stringify(toStoredExplanation(result.explanation, conditionOf)) : null));
     const counters = [...increments.values()];
     // The events and their earns go in one statement: the ledger lends its batch earn's CTEs.
     const earning = earns.length ? await this.ledger.earnBatchPart(ctx, earns, trx) : null;
@@ -394,16 +413,16 @@ function scoped(key: string, memberId: string, programId: string): ScopedKey {
   return { id: `${scope}|${key}`, scope, key, program };
 }
 
-/**
- * The explanation as stored with an award: every rule and campaign that listens to the event's
- * type, with why it did or did not pay. Those that listen to other types say nothing about this
- * event; they are counted, not listed, which keeps a stored event a few kilobytes.
- */
-function storedExplanation(e: Explanation): Explanation {
-  const rules = e.rules.filter((r) => r.outcome !== 'wrongEventType');
-  const campaigns = e.campaigns.filter((c) => c.outcome !== 'wrongEventType');
-  if (rules.length === e.rules.length && campaigns.length === e.campaigns.length) return e;
-  return { ...e, rules, campaigns, otherEventTypes: { rules: e.rules.length - rules.length, campaigns: e.campaigns.length - campaigns.length } } as Explanation;
+/** Each rule's condition, by id, of a compiled program: what a stored explanation leaves out. */
+const conditionsByProgram = new WeakMap<CompiledProgram, Map<string, unknown>>();
+
+function conditionsOf(compiled: CompiledProgram): Map<string, unknown> {
+  let conditions = conditionsByProgram.get(compiled);
+  if (!conditions) {
+    conditions = new Map(compiled.rules.map((r) => [r.id, r.def.condition]));
+    conditionsByProgram.set(compiled, conditions);
+  }
+  return conditions;
 }
 
 function memberContext(m: MemberRow, facts: MemberFacts | undefined): MemberContext {
@@ -521,17 +540,9 @@ function jsonArray(texts: string[]): string {
   return `[${texts.join(',')}]`;
 }
 
-/** The explanation of a result as it was stored, so a response sends the same text without serialising it again. */
-const explanationText = new WeakMap<EventResult, string>();
-
-function serialised(result: EventResult, text: string): string {
-  explanationText.set(result, text);
-  return text;
-}
-
 /**
  * One event result as JSON, the fields of EventResultSchema only (what the route's serializer
- * would write), reusing the stored explanation text where there is one.
+ * would write).
  */
 export function eventResultJson(r: EventResult, withExplanation = true): string {
   const body = JSON.stringify({
@@ -547,8 +558,7 @@ export function eventResultJson(r: EventResult, withExplanation = true): string 
     error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message, details: r.error.details },
   });
   if (!withExplanation) return body;
-  const explanation = explanationText.get(r) ?? JSON.stringify(r.explanation ?? null);
-  return `${body.slice(0, -1)},"explanation":${explanation}}`;
+  return `${body.slice(0, -1)},"explanation":${JSON.stringify(r.explanation ?? null)}}`;
 }
 
 interface StoredEventRow {
@@ -559,18 +569,18 @@ interface StoredEventRow {
   status: EventStatus;
   reason: string | null;
   totals: Record<string, number>;
-  explanation: Explanation | null;
+  explanation: StoredExplanation | null;
 }
 
-function fromStored(r: StoredEventRow, replayed: boolean): EventResult {
+function fromStored(r: StoredEventRow, replayed: boolean, explanation: Explanation | null): EventResult {
   // The awards of a stored event are read back from its explanation.
   const awards: Award[] = [];
-  for (const rule of r.explanation?.rules ?? []) {
+  for (const rule of explanation?.rules ?? []) {
     for (const a of rule.awards ?? []) {
       if (a.amount > 0) awards.push({ kind: 'rule', ruleId: rule.ruleId, ruleVersion: rule.version, pointType: a.pointType, amount: a.amount });
     }
   }
-  for (const c of r.explanation?.campaigns ?? []) {
+  for (const c of explanation?.campaigns ?? []) {
     for (const a of c.awards ?? []) {
       if (a.amount > 0) awards.push({ kind: 'campaign', ruleId: c.campaignId, ruleVersion: c.version, pointType: a.pointType, amount: a.amount });
     }
@@ -585,7 +595,7 @@ function fromStored(r: StoredEventRow, replayed: boolean): EventResult {
     replayed,
     totals: r.totals,
     awards,
-    explanation: r.explanation,
+    explanation,
   };
 }
 

@@ -261,7 +261,7 @@ export function compileValid(node: Condition, scope: ConditionScope, path: strin
     const t = inner.test;
     return {
       test: (c) => !t(c),
-      explain: (c) => (t(c) ? failureOf(path, 'not', 'the negated condition matched', undefined) : null),
+      explain: (c) => (t(c) ? failureOf(path, 'not', NOT_FAILED, undefined) : null),
     };
   }
   return compileLeaf(node, scope, path);
@@ -307,7 +307,7 @@ function explainAny(kids: CompiledCondition[], path: string): Explainer {
       if (!f) return null;
       failures.push(f);
     }
-    return failureOf(path, 'any', `none of ${kids.length} alternatives matched`, failures);
+    return failureOf(path, 'any', ANY_FAILED(kids.length), failures);
   };
 }
 
@@ -323,7 +323,7 @@ function compileLeaf(leaf: LeafCondition, scope: ConditionScope, path: string): 
   const isInstant = field.type.kind === 'datetime';
   // Built once: the expected value (a frozen copy, shared by every explanation) and its text.
   const expected = leaf.value === undefined ? undefined : deepFreeze(structuredClone(leaf.value));
-  const tail = expected === undefined ? `, expected ${leaf.op}` : `, expected ${leaf.op} ${JSON.stringify(expected)}`;
+  const tail = failureTail(leaf.op, expected);
   const head = `${leaf.field} is `;
   return {
     test,
@@ -344,6 +344,18 @@ function compileLeaf(leaf: LeafCondition, scope: ConditionScope, path: string): 
     },
   };
 }
+
+/** The message of a leaf that failed, as its explainer writes it (`actual` undefined: absent). */
+export function leafFailureMessage(field: string, op: string, expected: unknown, actual: unknown): string {
+  return `${field} is ${show(actual)}${failureTail(op, expected)}`;
+}
+
+function failureTail(op: string, expected: unknown): string {
+  return expected === undefined ? `, expected ${op}` : `, expected ${op} ${JSON.stringify(expected)}`;
+}
+
+export const ANY_FAILED = (alternatives: number) => `none of ${alternatives} alternatives matched`;
+export const NOT_FAILED = 'the negated condition matched';
 
 function show(v: unknown): string {
   if (v === undefined) return 'absent';

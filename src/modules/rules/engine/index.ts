@@ -20,6 +20,14 @@ export {
   type ConditionFailure,
 } from './conditions.js';
 export { EvalContext } from './context.js';
+export {
+  compactedRuleVersions,
+  fromStoredExplanation,
+  toStoredExplanation,
+  withoutOtherEventTypes,
+  type RuleVersionFacts,
+  type StoredExplanation,
+} from './stored-explanation.js';
 export { FIXED_FIELDS, resolveField, scopeFor, eventTypeSchemas, type ConditionScope, type FieldKind, type FieldType } from './fields.js';
 export {
   builtInEventTypes,

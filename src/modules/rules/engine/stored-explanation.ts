@@ -1,0 +1,143 @@
+import { ANY_FAILED, leafFailureMessage, NOT_FAILED, type ConditionFailure } from './conditions.js';
+import type { Explanation, RuleTrace } from './explanation.js';
+import { isPlainObject } from './issues.js';
+
+/**
+ * Explanations as stored with each event. Most rules a purchase meets do not match it (twelve
+ * category rules, a weekday bonus…), and of such a rule most of its trace repeats what its
+ * version says: name, priority, stacking, the failing node's field, op and value, and messages
+ * built from them. Stored, such a trace keeps only what this event decided — which node failed
+ * and the value it read — and the rest is put back on read from the rule version, which never
+ * changes. A purchase against the earning benchmark's twenty rules stores 2.6 KB instead of 6.6.
+ *
+ * A trace is compacted only when putting it back gives it exactly (checked as it is compacted);
+ * any other trace is stored whole.
+ */
+
+/** What a compacted trace keeps: no `name` (that is how a reader tells it apart). */
+export interface CompactRuleTrace {
+  ruleId: string;
+  version: number;
+  outcome: 'notMatched';
+  failed: CompactFailure;
+}
+
+/** A failed node: its path; for a leaf, the value read (`actual` absent: the field was absent). */
+export interface CompactFailure {
+  path: string;
+  op?: 'any' | 'not';
+  actual?: unknown;
+  alternatives?: CompactFailure[];
+}
+
+/** What putting a trace back needs of its rule version. */
+export interface RuleVersionFacts {
+  name: string;
+  priority: number;
+  stacking: 'exclusive' | 'cumulative';
+  condition?: unknown;
+}
+
+export type StoredExplanation = Omit<Explanation, 'rules'> & { rules: Array<RuleTrace | CompactRuleTrace> };
+
+/**
+ * The rules and campaigns that listen to the event's type, with those that listen to other types
+ * counted, not listed: they say nothing about this event. What results and previews show.
+ */
+export function withoutOtherEventTypes(e: Explanation): Explanation {
+  const rules = e.rules.filter((r) => r.outcome !== 'wrongEventType');
+  const campaigns = e.campaigns.filter((c) => c.outcome !== 'wrongEventType');
+  if (rules.length === e.rules.length && campaigns.length === e.campaigns.length) return e;
+  return { ...e, rules, campaigns, otherEventTypes: { rules: e.rules.length - rules.length, campaigns: e.campaigns.length - campaigns.length } } as Explanation;
+}
+
+/** The explanation to store: `conditionOf` gives the condition of a rule of the version evaluated. */
+export function toStoredExplanation(e: Explanation, conditionOf: (ruleId: string) => unknown): StoredExplanation {
+  const rules = e.rules.map((r): RuleTrace | CompactRuleTrace => {
+    if (r.outcome !== 'notMatched' || !r.failed || r.reason !== r.failed.message) return r;
+    const failed = compactFailure(r.failed, conditionOf(r.ruleId));
+    return failed ? { ruleId: r.ruleId, version: r.version, outcome: 'notMatched', failed } : r;
+  });
+  return { ...e, rules };
+}
+
+/** The rule versions a stored explanation needs to be read back whole. */
+export function compactedRuleVersions(e: StoredExplanation): Array<{ ruleId: string; version: number }> {
+  return e.rules.filter(isCompact).map((r) => ({ ruleId: r.ruleId, version: r.version }));
+}
+
+/** A stored explanation read back whole; a rule version `facts` does not know leaves its trace compact. */
+export function fromStoredExplanation(e: StoredExplanation, facts: (ruleId: string, version: number) => RuleVersionFacts | undefined): Explanation {
+  if (!e.rules.some(isCompact)) return e as Explanation;
+  const rules = e.rules.map((r) => {
+    if (!isCompact(r)) return r;
+    const f = facts(r.ruleId, r.version);
+    const failed = f && expandFailure(r.failed, f.condition);
+    if (!f || !failed) return r as unknown as RuleTrace;
+    return { ruleId: r.ruleId, version: r.version, name: f.name, priority: f.priority, stacking: f.stacking, outcome: 'notMatched', reason: failed.message, failed } as RuleTrace;
+  });
+  return { ...e, rules } as Explanation;
+}
+
+function isCompact(r: RuleTrace | CompactRuleTrace): r is CompactRuleTrace {
+  return !('name' in r);
+}
+
+function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure | null {
+  const node = nodeAt(condition, f.path);
+  if (node === undefined) return null;
+  let compact: CompactFailure;
+  if (f.op === 'any' && f.field === undefined) {
+    const alternatives: CompactFailure[] = [];
+    for (const a of f.alternatives ?? []) {
+      const c = compactFailure(a, condition);
+      if (!c) return null;
+      alternatives.push(c);
+    }
+    compact = { path: f.path, op: 'any', alternatives };
+  } else if (f.op === 'not' && f.field === undefined) {
+    compact = { path: f.path, op: 'not' };
+  } else {
+    compact = f.actual === null && f.message === leafMessage(node, undefined) ? { path: f.path } : { path: f.path, actual: f.actual };
+  }
+  // Kept only if reading it back gives the very same failure.
+  return JSON.stringify(expandFailure(compact, condition)) === JSON.stringify(f) ? compact : null;
+}
+
+function expandFailure(c: CompactFailure, condition: unknown): ConditionFailure | null {
+  const node = nodeAt(condition, c.path);
+  if (!isPlainObject(node)) return null;
+  if (c.op === 'any') {
+    const alternatives: ConditionFailure[] = [];
+    for (const a of c.alternatives ?? []) {
+      const x = expandFailure(a, condition);
+      if (!x) return null;
+      alternatives.push(x);
+    }
+    return { path: c.path, field: undefined, op: 'any', expected: undefined, actual: undefined, message: ANY_FAILED(alternatives.length), alternatives };
+  }
+  if (c.op === 'not') return { path: c.path, field: undefined, op: 'not', expected: undefined, actual: undefined, message: NOT_FAILED, alternatives: undefined };
+  if (typeof node.field !== 'string' || typeof node.op !== 'string') return null;
+  const actual = 'actual' in c ? c.actual : undefined;
+  const message = leafFailureMessage(node.field, node.op, node.value, actual);
+  return { path: c.path, field: node.field, op: node.op, expected: node.value, actual: actual === undefined ? null : actual, message, alternatives: undefined };
+}
+
+function leafMessage(node: unknown, actual: unknown): string | undefined {
+  if (!isPlainObject(node) || typeof node.field !== 'string' || typeof node.op !== 'string') return undefined;
+  return leafFailureMessage(node.field, node.op, node.value, actual);
+}
+
+/** The node of a rule's condition at a failure's path: `condition`, `condition.all[1]`, `condition.any[0].not`… */
+function nodeAt(condition: unknown, path: string): unknown {
+  if (!path.startsWith('condition')) return undefined;
+  let node: unknown = condition;
+  const steps = path.slice('condition'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|(.)/g);
+  for (const [, key, index, junk] of steps) {
+    if (junk !== undefined) return undefined;
+    if (key !== undefined) node = isPlainObject(node) ? node[key] : undefined;
+    else node = Array.isArray(node) ? node[Number(index)] : undefined;
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
