@@ -45,6 +45,8 @@ export async function main(): Promise<void> {
       (b) => earning.events.ingestBatch(program.ctx, Array.from({ length: 1000 }, (_, i) => ({ eventId: `b-${b}-${i}`, member: member(b * 1000 + i), ...purchase(i) }))),
       2,
     );
+    const { rows } = await pool.query<{ bytes: number }>(`select round(avg(octet_length(explanation::text)))::int as bytes from events`);
+    console.log(`\nstored explanation: ${rows[0]!.bytes} bytes per event on average`);
   } finally {
     await laurel.close().catch((err) => log(`closing Laurel: ${String(err)}`));
     await pool.end();
