@@ -160,6 +160,15 @@ const STATE_COLUMNS = [
 
 const CHUNK = 50_000;
 
+interface RealTime {
+  text: string;
+  /** whether any tier's validity depends on when it is reached */
+  timed: boolean;
+  noValidity: null[];
+  tierIds: string[];
+  snapshots: string[];
+}
+
 const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 function historyId(): string {
@@ -173,7 +182,7 @@ function historyId(): string {
  */
 export class TiersService {
   private readonly compiled = new WeakMap<Ladder, CompiledLadder>();
-  private readonly realTimeTexts = new WeakMap<Ladder, string>();
+  private readonly realTimes = new WeakMap<Ladder, RealTime>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -369,10 +378,11 @@ export class TiersService {
    * waits for the scheduled evaluation. One round trip per award, upgrade or not; the hooks hear
    * of a change of the effective tier afterwards, in the same transaction.
    */
-  private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<StateRow | null> {
+  private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number } | null> {
     const now = ctx.clock.now();
     const zone = ctx.program.timeZone;
     const ref = localDate(now, zone);
+    const rt = this.realTime(ladder);
     const params: unknown[] = [
       memberId,
       ctx.program.id,
@@ -385,9 +395,9 @@ export class TiersService {
       pending.map((p) => p.date),
       pending.map((p) => p.value),
       // what an upgrade to each rank sets: its validity, its id and snapshot for the history
-      ladder.tiers.map((t) => validityEnd(t.validity, now, ref, zone)),
-      ladder.tiers.map((t) => t.id),
-      ladder.tiers.map((t) => JSON.stringify(snapshot(t))),
+      rt.timed ? ladder.tiers.map((t) => validityEnd(t.validity, now, ref, zone)) : rt.noValidity,
+      rt.tierIds,
+      rt.snapshots,
       historyId(),
       cause.cause,
       cause.causeId ?? null,
@@ -395,42 +405,23 @@ export class TiersService {
       actorLabel(ctx.actor),
       cause.details === undefined ? null : JSON.stringify(cause.details),
     ];
-    const { rows } = await rawQuery<StateRow & { up: boolean; written: number; new_q: number; new_valid: Date | null; new_grace: Date | null; new_from: string | null; new_carry: Record<string, number>; new_rank: number; new_source: StateRow['source'] }>(
-      trx,
-      prepared(this.realTimeSql(ladder)),
-      params,
-    );
+    const { rows } = await rawQuery<{ up: boolean; written: number; rank: number; new_rank: number; new_source: string; new_valid: Date | null }>(trx, prepared(rt.text), params);
     const row = rows[0];
     if (!row) return null;
-    const before: StateRow = { ...row, stored: true };
-    if (!row.up) return before;
+    if (!row.up) return { rank: row.rank };
     if (row.written !== 1) throw new AppError('conflict', 'the member’s tier changed at the same time; retry', { member: memberId });
-    const after: StateRow = {
-      ...before,
-      qualified_rank: row.new_q,
-      qualified_since: now,
-      attained_on: ref,
-      valid_until: row.new_valid,
-      grace_until: row.new_grace,
-      counters_from: row.new_from,
-      carry: row.new_carry,
-      rank: row.new_rank,
-      source: row.new_source,
-      since: row.new_rank !== row.rank ? now : row.since,
-      version: row.stored ? row.version + 1 : row.version,
-    };
-    if (after.rank !== row.rank) {
+    if (row.new_rank !== row.rank) {
       await this.hooks.tierChanged(trx, ctx, [
-        { memberId, ladderId: ladder.id, from: this.brief(ladder, row.rank), to: this.brief(ladder, after.rank), source: after.source, cause: cause.cause, validUntil: after.valid_until, at: now },
+        { memberId, ladderId: ladder.id, from: this.brief(ladder, row.rank), to: this.brief(ladder, row.new_rank), source: row.new_source, cause: cause.cause, validUntil: row.new_valid, at: now },
       ]);
     }
-    return after;
+    return { rank: row.new_rank };
   }
 
-  /** The text of the real-time statement for a ladder (one per ladder version, prepared). */
-  private realTimeSql(ladder: Ladder): string {
-    let text = this.realTimeTexts.get(ladder);
-    if (text) return text;
+  /** The real-time statement of a ladder and its fixed parameters, built once per ladder version. */
+  private realTime(ladder: Ladder): RealTime {
+    const cached = this.realTimes.get(ladder);
+    if (cached) return cached;
     const c = this.compile(ladder);
     const cols = STATE_COLUMNS.join(', ');
     const ref = '$7::date';
@@ -457,7 +448,7 @@ export class TiersService {
     const eff = effectiveSql('mt.new_q', '$6::timestamptz');
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${sqlText(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
-    text = `with b0 as (
+    const text = `with b0 as (
         insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
         select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
         on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),
@@ -513,9 +504,16 @@ export class TiersService {
           case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
           (($13::text[])[e.new_rank])::jsonb, ${c.metricsJsonSql()}, $19::jsonb, $6
         from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))
-      select e.*, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
-    this.realTimeTexts.set(ladder, text);
-    return text;
+      select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
+    const rt: RealTime = {
+      text,
+      timed: ladder.tiers.some((t) => t.validity),
+      noValidity: ladder.tiers.map(() => null),
+      tierIds: ladder.tiers.map((t) => t.id),
+      snapshots: ladder.tiers.map((t) => JSON.stringify(snapshot(t))),
+    };
+    this.realTimes.set(ladder, rt);
+    return rt;
   }
 
   /**
