@@ -18,7 +18,6 @@ import {
   holds,
   leafKey,
   nextEvaluation,
-  qualifiedRank,
   referenceDate,
   retentionOf,
   validityEnd,
@@ -28,7 +27,7 @@ import {
   type Tier,
   type Window,
 } from './tiers.model.js';
-import { compileLadder, effectiveSql, entryLeaves, measureStartSql, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
+import { compileLadder, effectiveSql, entryLeaves, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
 
 /** A contribution to a metric on a local day (growth awarded, an order's amount, nights, …). */
 export interface Contribution {
@@ -294,11 +293,10 @@ export class TiersService {
   }
 
   /**
-   * The member's state and every measure on `ref`, in one statement: buckets for `pending` are
-   * added and the state row is created when missing. The statement reads the snapshot before its
-   * own writes, so the pending contributions are added to the measures here.
+   * The member's state and every measure on `ref`, in one statement; with `write`, the state row
+   * is created when missing (the overrides write to it next). Its member is one of the program's.
    */
-  private async state(exec: Executor, ctx: ProgramContext, ladder: Ladder, memberId: string, ref: string, pending: Contribution[], write = true): Promise<StateRow | null> {
+  private async state(exec: Executor, ctx: ProgramContext, ladder: Ladder, memberId: string, ref: string, write = true): Promise<StateRow | null> {
     const c = this.compile(ladder);
     const now = ctx.clock.now();
     const params: unknown[] = [memberId, ctx.program.id, ladder.id, ctx.program.timeZone, ladder.baseRank, now, ref];
@@ -308,61 +306,28 @@ export class TiersService {
       null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
       null::text as manual_reason, 0 as lifetime_rank, 1 as version`;
     const cols = STATE_COLUMNS.join(', ');
-    let ctes: string;
-    if (write) {
-      let buckets = '';
-      if (pending.length) {
-        params.push(
-          pending.map((p) => p.metric),
-          pending.map((p) => p.date),
-          pending.map((p) => p.value),
-        );
-        buckets = `b0 as (
-          insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
-          select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
-          on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),`;
-      }
-      ctes = `${buckets}
-        ins as (
+    // The state by its key alone: with the program too, the planner may walk the program's states.
+    const ctes = write
+      ? `ins as (
           insert into member_tiers (${cols}, program_id, updated_at)
           select ${defaults}, $2, $6 from members m where m.id = $1 and m.program_id = $2
           on conflict (member_id) do nothing returning ${cols}, true as stored),
-        mt as (select * from ins union all select ${cols}, true as stored from member_tiers where member_id = $1 and program_id = $2)`;
-    } else {
-      ctes = `mt as (
-          select ${cols}, true as stored from member_tiers where member_id = $1 and program_id = $2
+        mt as (select * from ins union all select ${cols}, true as stored from member_tiers where member_id = $1)`
+      : `mt as (
+          select ${cols}, true as stored from member_tiers where member_id = $1
           union all
           select ${defaults}, false as stored from members m where m.id = $1 and m.program_id = $2 and $6::timestamptz is not null
             and not exists (select 1 from member_tiers where member_id = $1))`;
-    }
-    const refSql = '$7::date';
-    const starts = c.measures.map((m, i) => `${measureStartSql(m, refSql)} as s${i}`);
-    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = '${m.code}' and b.local_date = ${refSql}), 0) as t${i}`);
-    const inner = [c.measureColumns(refSql), ...todays].filter(Boolean).join(',\n');
-    // One text per ladder version and variant, run on every award: prepared, it is planned once
-    // per connection instead of once per call (planning cost as much as running it).
+    const inner = c.measureColumns('$7::date');
     const { rows } = await rawQuery<StateRow>(
       exec,
       prepared(`with ${ctes}
-       select mt.*${starts.length ? `, ${starts.join(', ')}` : ''}${inner ? ', x.*' : ''}
-       from mt${inner ? ` left join lateral (select ${inner} from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${refSql}) x on true` : ''}
+       select mt.*${inner ? ', x.*' : ''}
+       from mt${inner ? ` left join lateral (select ${inner} from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= $7::date) x on true` : ''}
        limit 1`),
       params,
     );
-    const row = rows[0];
-    if (!row) return null;
-    // Add what this statement wrote, where it falls inside each measure's window.
-    for (const p of pending) {
-      c.measures.forEach((m, i) => {
-        if (m.metric.code !== p.metric) return;
-        const start = row[`s${i}`] as string | null;
-        if ((start === null || p.date >= start) && p.date <= ref) row[`m${i}`] = Number(row[`m${i}`]) + p.value;
-      });
-      ladder.metrics.forEach((m, i) => {
-        if (m.code === p.metric && p.date === ref) row[`t${i}`] = Number(row[`t${i}`]) + p.value;
-      });
-    }
-    return row;
+    return rows[0] ?? null;
   }
 
   private measureValues(ladder: Ladder, row: StateRow): Map<string, number> {
@@ -621,7 +586,7 @@ export class TiersService {
 
   private async lockedState(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberRef: string): Promise<StateRow> {
     const member = await this.members.get(ctx, memberRef, trx, true);
-    return (await this.state(trx, ctx, ladder, member.id, localDate(ctx.clock.now(), ctx.program.timeZone), []))!;
+    return (await this.state(trx, ctx, ladder, member.id, localDate(ctx.clock.now(), ctx.program.timeZone)))!;
   }
 
   // ---------------------------------------------------------------- overrides
@@ -749,7 +714,7 @@ export class TiersService {
     const member = await this.members.get(ctx, memberRef, exec);
     const now = ctx.clock.now();
     const ref = localDate(now, ctx.program.timeZone);
-    const s = (await this.state(exec, ctx, ladder, member.id, ref, [], false))!;
+    const s = (await this.state(exec, ctx, ladder, member.id, ref, false))!;
     const values = this.measureValues(ladder, s);
     const nextEval = this.nextEvaluationFor(ladder, s, now, ctx.program.timeZone);
     const leafOf = (c: Condition): ProgressNode => {
