@@ -39,7 +39,7 @@ export const LADDER: LadderConfigInput = {
   ],
 };
 
-const RULE = {
+export const RULE = {
   name: 'points per ¥1, growth per ¥10',
   status: 'active',
   priority: 10,

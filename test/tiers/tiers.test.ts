@@ -222,6 +222,51 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect([await s.code('a'), await s.code('b'), await s.code('c')]).toEqual(['elite', 'elite', 'member']);
   });
 
+  it('upgrades on the award that exactly reaches a floor, through each leg of an AND and an OR, straight from no state, and never from the top', async () => {
+    const days30 = { kind: 'rollingDays', days: 30 };
+    const months12 = { kind: 'rollingMonths', months: 12 };
+    const s = await setup(
+      {
+        metrics: [growth, { code: 'spend', name: 'Spend', source: { kind: 'event', eventTypes: ['purchase'], attribute: 'amount' } }],
+        tiers: [
+          { code: 'basic', name: 'Basic' },
+          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: days30, min: 100 } },
+          { code: 'gold', name: 'Gold', qualification: { all: [{ metric: 'growth', window: days30, min: 300 }, { metric: 'spend', window: months12, min: 100_000 }] } },
+          { code: 'platinum', name: 'Platinum', qualification: { any: [{ metric: 'growth', window: days30, min: 1000 }, { metric: 'spend', window: months12, min: 1_000_000 }] } },
+        ],
+      },
+      '2026-01-05T02:00:00Z',
+      { members: ['u1', 'u2'] },
+    );
+    await s.send('u1', 'purchase', { amount: 99_999 }); // growth 99
+    expect(await s.code()).toBe('basic');
+    await s.send('u1', 'purchase', { amount: 1_000 }); // growth 100: exactly silver's floor
+    expect(await s.code()).toBe('silver');
+    await s.send('u1', 'purchase', { amount: 199_999 }); // growth 299, spend 300,998: one leg of gold's AND
+    expect(await s.code()).toBe('silver');
+    await s.send('u1', 'purchase', { amount: 1_000 }); // growth 300: both legs
+    expect(await s.code()).toBe('gold');
+    await s.send('u1', 'purchase', { amount: 698_002 }); // spend exactly 1,000,000 (growth 998): platinum's OR by spend
+    expect(await s.code()).toBe('platinum');
+    await s.send('u1', 'purchase', { amount: 900_000 }); // at the top: nothing more to reach
+    const h = await s.history();
+    expect(h.map((x: { fromCode: string | null; toCode: string; cause: string }) => [x.fromCode, x.toCode, x.cause])).toEqual([
+      ['gold', 'platinum', 'event'],
+      ['silver', 'gold', 'event'],
+      ['basic', 'silver', 'event'],
+    ]);
+    expect(h[0].metrics).toEqual({ 'growth|rollingDays30': 998, 'spend|rollingMonths12': 1_000_000 });
+    expect(h[1].metrics).toEqual({ 'growth|rollingDays30': 300, 'spend|rollingMonths12': 301_998 });
+    expect((await s.tier()).qualified.tier.code).toBe('platinum');
+
+    // A member's first award may skip tiers: one change, from the base tier, with the award's metrics.
+    await s.send('u2', 'purchase', { amount: 300_000 });
+    expect(await s.code('u2')).toBe('gold');
+    const h2 = await s.history('u2');
+    expect(h2).toHaveLength(1);
+    expect(h2[0]).toMatchObject({ fromCode: 'basic', toCode: 'gold', cause: 'event', metrics: { 'growth|rollingDays30': 300, 'spend|rollingMonths12': 300_000 } });
+  });
+
   it('sells a tier for points or money for a period, and it lapses', async () => {
     const s = await setup(
       {

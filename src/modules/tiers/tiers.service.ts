@@ -18,7 +18,6 @@ import {
   holds,
   leafKey,
   nextEvaluation,
-  qualifiedRank,
   referenceDate,
   retentionOf,
   validityEnd,
@@ -28,7 +27,7 @@ import {
   type Tier,
   type Window,
 } from './tiers.model.js';
-import { compileLadder, effectiveSql, entryLeaves, measureStartSql, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
+import { compileLadder, effectiveSql, entryLeaves, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
 
 /** A contribution to a metric on a local day (growth awarded, an order's amount, nights, …). */
 export interface Contribution {
@@ -160,6 +159,17 @@ const STATE_COLUMNS = [
 
 const CHUNK = 50_000;
 
+interface RealTime {
+  text: string;
+  /** whether any tier's validity depends on when it is reached */
+  timed: boolean;
+  noValidity: null[];
+  tierIds: string[];
+  snapshots: string[];
+}
+
+const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
 function historyId(): string {
   return `tch_${Date.now().toString(36)}${randomBytes(9).toString('hex')}`;
 }
@@ -171,6 +181,7 @@ function historyId(): string {
  */
 export class TiersService {
   private readonly compiled = new WeakMap<Ladder, CompiledLadder>();
+  private readonly realTimes = new WeakMap<Ladder, RealTime>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -245,10 +256,8 @@ export class TiersService {
     const known = new Set(l.metrics.map((m) => m.code));
     const list = contributions.filter((c) => known.has(c.metric) && c.value !== 0);
     if (!list.length) return;
-    const ref = localDate(ctx.clock.now(), ctx.program.timeZone);
-    const state = await this.state(trx, ctx, l, memberId, ref, list);
+    const state = await this.addAndUpgrade(trx, ctx, l, memberId, list, cause);
     if (!state) throw new AppError('member_not_found', `member ${memberId} does not exist`, { member: memberId });
-    await this.upgradeIfQualified(trx, ctx, l, state, ref, list, cause);
   }
 
   /** A host-set metric: the value for a local day (daily) or the current value. */
@@ -279,17 +288,15 @@ export class TiersService {
         [member.id, metricCode, ctx.program.id, input.value, now],
       );
     }
-    const state = (await this.state(trx, ctx, ladder, member.id, today, []))!;
-    const after = await this.upgradeIfQualified(trx, ctx, ladder, state, today, [], { cause: 'metric', causeId: metricCode });
+    const after = (await this.addAndUpgrade(trx, ctx, ladder, member.id, [], { cause: 'metric', causeId: metricCode }))!;
     return { memberId: member.id, metric: metricCode, date, value: input.value, tier: this.ref(ladder, after.rank) };
   }
 
   /**
-   * The member's state and every measure on `ref`, in one statement: buckets for `pending` are
-   * added and the state row is created when missing. The statement reads the snapshot before its
-   * own writes, so the pending contributions are added to the measures here.
+   * The member's state and every measure on `ref`, in one statement; with `write`, the state row
+   * is created when missing (the overrides write to it next). Its member is one of the program's.
    */
-  private async state(exec: Executor, ctx: ProgramContext, ladder: Ladder, memberId: string, ref: string, pending: Contribution[], write = true): Promise<StateRow | null> {
+  private async state(exec: Executor, ctx: ProgramContext, ladder: Ladder, memberId: string, ref: string, write = true): Promise<StateRow | null> {
     const c = this.compile(ladder);
     const now = ctx.clock.now();
     const params: unknown[] = [memberId, ctx.program.id, ladder.id, ctx.program.timeZone, ladder.baseRank, now, ref];
@@ -299,61 +306,28 @@ export class TiersService {
       null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
       null::text as manual_reason, 0 as lifetime_rank, 1 as version`;
     const cols = STATE_COLUMNS.join(', ');
-    let ctes: string;
-    if (write) {
-      let buckets = '';
-      if (pending.length) {
-        params.push(
-          pending.map((p) => p.metric),
-          pending.map((p) => p.date),
-          pending.map((p) => p.value),
-        );
-        buckets = `b0 as (
-          insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
-          select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
-          on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),`;
-      }
-      ctes = `${buckets}
-        ins as (
+    // The state by its key alone: with the program too, the planner may walk the program's states.
+    const ctes = write
+      ? `ins as (
           insert into member_tiers (${cols}, program_id, updated_at)
           select ${defaults}, $2, $6 from members m where m.id = $1 and m.program_id = $2
           on conflict (member_id) do nothing returning ${cols}, true as stored),
-        mt as (select * from ins union all select ${cols}, true as stored from member_tiers where member_id = $1 and program_id = $2)`;
-    } else {
-      ctes = `mt as (
-          select ${cols}, true as stored from member_tiers where member_id = $1 and program_id = $2
+        mt as (select * from ins union all select ${cols}, true as stored from member_tiers where member_id = $1)`
+      : `mt as (
+          select ${cols}, true as stored from member_tiers where member_id = $1
           union all
           select ${defaults}, false as stored from members m where m.id = $1 and m.program_id = $2 and $6::timestamptz is not null
             and not exists (select 1 from member_tiers where member_id = $1))`;
-    }
-    const refSql = '$7::date';
-    const starts = c.measures.map((m, i) => `${measureStartSql(m, refSql)} as s${i}`);
-    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = '${m.code}' and b.local_date = ${refSql}), 0) as t${i}`);
-    const inner = [c.measureColumns(refSql), ...todays].filter(Boolean).join(',\n');
-    // One text per ladder version and variant, run on every award: prepared, it is planned once
-    // per connection instead of once per call (planning cost as much as running it).
+    const inner = c.measureColumns('$7::date');
     const { rows } = await rawQuery<StateRow>(
       exec,
       prepared(`with ${ctes}
-       select mt.*${starts.length ? `, ${starts.join(', ')}` : ''}${inner ? ', x.*' : ''}
-       from mt${inner ? ` left join lateral (select ${inner} from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${refSql}) x on true` : ''}
+       select mt.*${inner ? ', x.*' : ''}
+       from mt${inner ? ` left join lateral (select ${inner} from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= $7::date) x on true` : ''}
        limit 1`),
       params,
     );
-    const row = rows[0];
-    if (!row) return null;
-    // Add what this statement wrote, where it falls inside each measure's window.
-    for (const p of pending) {
-      c.measures.forEach((m, i) => {
-        if (m.metric.code !== p.metric) return;
-        const start = row[`s${i}`] as string | null;
-        if ((start === null || p.date >= start) && p.date <= ref) row[`m${i}`] = Number(row[`m${i}`]) + p.value;
-      });
-      ladder.metrics.forEach((m, i) => {
-        if (m.code === p.metric && p.date === ref) row[`t${i}`] = Number(row[`t${i}`]) + p.value;
-      });
-    }
-    return row;
+    return rows[0] ?? null;
   }
 
   private measureValues(ladder: Ladder, row: StateRow): Map<string, number> {
@@ -361,40 +335,150 @@ export class TiersService {
     return new Map(c.measures.map((m, i) => [m.key, Number(row[`m${i}`] ?? 0)]));
   }
 
-  /** Real time only moves up: a downgrade waits for the scheduled evaluation. */
-  private async upgradeIfQualified(trx: Trx, ctx: ProgramContext, ladder: Ladder, state: StateRow, ref: string, pending: Contribution[], cause: Cause): Promise<StateRow> {
-    if (state.qualified_rank >= ladder.tiers.length) return state;
-    const values = this.measureValues(ladder, state);
-    const rank = qualifiedRank(ladder, values);
-    if (rank <= state.qualified_rank) return state;
+  /**
+   * The real-time path, in one statement: the contributions are added to the buckets, the state
+   * row is created when missing, every measure is summed (the pending contributions included, as
+   * the statement does not see its own writes), and when the member now qualifies for a higher
+   * tier the state moves up and the history row is written. Real time only moves up: a downgrade
+   * waits for the scheduled evaluation. One round trip per award, upgrade or not; the hooks hear
+   * of a change of the effective tier afterwards, in the same transaction.
+   */
+  private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number } | null> {
     const now = ctx.clock.now();
-    const tier = ladder.tiers[rank - 1]!;
-    const change: StateChange = {
-      qualified_rank: rank,
-      valid_until: validityEnd(tier.validity, now, ref, ctx.program.timeZone),
-      grace_until: null,
-    };
-    const policy = ladder.policy.counters;
-    if (policy.onUpgrade !== 'keep') {
-      // Counters restart today: today's contributions so far are taken off by a negative carry,
-      // and a surplus above the new tier's floors is carried in (capped).
-      const carry: Record<string, number> = {};
-      ladder.metrics.forEach((m, i) => {
-        const today = Number(state[`t${i}`] ?? 0);
-        if (today) carry[m.code] = -today;
-      });
-      if (policy.onUpgrade === 'carrySurplus') {
-        for (const leaf of entryLeaves(tier.qualification)) {
-          let surplus = Math.max(0, (values.get(leafKey(ladder, leaf)) ?? 0) - leaf.min);
-          if (policy.carryCap !== undefined && policy.carryCap !== null) surplus = Math.min(policy.carryCap, surplus);
-          carry[leaf.metric] = (carry[leaf.metric] ?? 0) + surplus;
-        }
-      }
-      change.counters_from = ref;
-      change.carry = carry;
+    const zone = ctx.program.timeZone;
+    const ref = localDate(now, zone);
+    const rt = this.realTime(ladder);
+    const params: unknown[] = [
+      memberId,
+      ctx.program.id,
+      ladder.id,
+      zone,
+      ladder.baseRank,
+      now,
+      ref,
+      pending.map((p) => p.metric),
+      pending.map((p) => p.date),
+      pending.map((p) => p.value),
+      // what an upgrade to each rank sets: its validity, its id and snapshot for the history
+      rt.timed ? ladder.tiers.map((t) => validityEnd(t.validity, now, ref, zone)) : rt.noValidity,
+      rt.tierIds,
+      rt.snapshots,
+      historyId(),
+      cause.cause,
+      cause.causeId ?? null,
+      cause.reason ?? null,
+      actorLabel(ctx.actor),
+      cause.details === undefined ? null : JSON.stringify(cause.details),
+    ];
+    const { rows } = await rawQuery<{ up: boolean; written: number; rank: number; new_rank: number; new_source: string; new_valid: Date | null }>(trx, prepared(rt.text), params);
+    const row = rows[0];
+    if (!row) return null;
+    if (!row.up) return { rank: row.rank };
+    if (row.written !== 1) throw new AppError('conflict', 'the member’s tier changed at the same time; retry', { member: memberId });
+    if (row.new_rank !== row.rank) {
+      await this.hooks.tierChanged(trx, ctx, [
+        { memberId, ladderId: ladder.id, from: this.brief(ladder, row.rank), to: this.brief(ladder, row.new_rank), source: row.new_source, cause: cause.cause, validUntil: row.new_valid, at: now },
+      ]);
     }
-    void pending;
-    return this.apply(trx, ctx, ladder, state, change, { ...cause, details: undefined }, values);
+    return { rank: row.new_rank };
+  }
+
+  /** The real-time statement of a ladder and its fixed parameters, built once per ladder version. */
+  private realTime(ladder: Ladder): RealTime {
+    const cached = this.realTimes.get(ladder);
+    if (cached) return cached;
+    const c = this.compile(ladder);
+    const cols = STATE_COLUMNS.join(', ');
+    const ref = '$7::date';
+    const policy = ladder.policy.counters;
+    const reset = policy.onUpgrade !== 'keep';
+    // Counters restart today on an upgrade (unless kept): today's contributions so far are taken
+    // off by a negative carry, and a surplus above the new tier's floors is carried in (capped).
+    const today = ladder.metrics.map((m, i) => `${sqlText(m.code)}, -nullif(t${i}, 0)`);
+    let carry = today.length ? `jsonb_strip_nulls(jsonb_build_object(${today.join(', ')}))` : `'{}'::jsonb`;
+    if (policy.onUpgrade === 'carrySurplus') {
+      const cap = policy.carryCap ?? null;
+      const arms = ladder.tiers.map((t, i) => {
+        const leaves = entryLeaves(t.qualification);
+        if (!leaves.length) return `when ${i + 1} then '{}'::jsonb`;
+        const pairs = leaves.map((l) => {
+          const surplus = `greatest(0, ${c.column(leafKey(ladder, l))} - ${l.min})`;
+          const t = ladder.metrics.findIndex((m) => m.code === l.metric);
+          return `${sqlText(l.metric)}, ${t >= 0 ? `-t${t} + ` : ''}${cap === null ? surplus : `least(${cap}, ${surplus})`}`;
+        });
+        return `when ${i + 1} then jsonb_build_object(${pairs.join(', ')})`;
+      });
+      carry = `(${carry} || (case qual ${arms.join(' ')} else '{}'::jsonb end))`;
+    }
+    const eff = effectiveSql('mt.new_q', '$6::timestamptz');
+    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${sqlText(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
+    const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
+    const text = `with b0 as (
+        insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
+        select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
+        on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),
+      mt as (
+        -- by its key alone: with the program too, the planner may walk the program's states
+        select ${cols}, true as stored from member_tiers where member_id = $1
+        union all
+        select m.id as member_id, $3::text as ladder_id, (m.joined_at at time zone $4)::date as joined_on, $5::int as rank, 'qualified'::text as source,
+          m.joined_at as since, $5::int as qualified_rank, m.joined_at as qualified_since, (m.joined_at at time zone $4)::date as attained_on,
+          null::timestamptz as valid_until, null::timestamptz as grace_until, null::date as counters_from, '{}'::jsonb as carry,
+          null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
+          null::text as manual_reason, 0 as lifetime_rank, 1 as version, false as stored
+        from members m where m.id = $1 and m.program_id = $2 and not exists (select 1 from member_tiers where member_id = $1)),
+      x as (
+        select mt.*${inner ? ', x.*' : ''} from mt
+        ${inner ? `left join lateral (select ${inner} from (
+            select b.metric, b.local_date, b.value from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${ref}
+            union all
+            select c.metric, c.d, c.v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) where c.d <= ${ref}) b) x on true` : ''}
+        limit 1),
+      q as (select x.*, ${c.qualifiedRankSql()} as qual from x),
+      n as (
+        select q.*, q.qual > q.qualified_rank as up,
+          case when q.qual > q.qualified_rank then q.qual else q.qualified_rank end as new_q,
+          case when q.qual > q.qualified_rank then ($11::timestamptz[])[q.qual] else q.valid_until end as new_valid,
+          case when q.qual > q.qualified_rank then null else q.grace_until end as new_grace,
+          case when q.qual > q.qualified_rank and ${reset} then ${ref} else q.counters_from end as new_from,
+          case when q.qual > q.qualified_rank and ${reset} then ${carry} else q.carry end as new_carry
+        from q),
+      e as (
+        select mt.*,
+          case when mt.up then ${eff.rank} else mt.rank end as new_rank,
+          case when mt.up then ${eff.source} else mt.source end as new_source
+        from n mt),
+      ins as (
+        insert into member_tiers (${cols}, program_id, updated_at)
+        select e.member_id, e.ladder_id, e.joined_on, e.new_rank, e.new_source,
+          case when e.new_rank <> e.rank then $6 else e.since end, e.new_q, case when e.up then $6 else e.qualified_since end,
+          case when e.up then ${ref} else e.attained_on end, e.new_valid, e.new_grace, e.new_from, e.new_carry,
+          e.purchased_rank, e.purchased_until, e.manual_rank, e.manual_until, e.manual_reason, e.lifetime_rank, e.version, $2, $6
+        from e where not e.stored
+        on conflict (member_id) do nothing returning 1),
+      upd as (
+        update member_tiers t set rank = e.new_rank, source = e.new_source, since = case when e.new_rank <> e.rank then $6 else e.since end,
+          qualified_rank = e.new_q, qualified_since = $6, attained_on = ${ref}, valid_until = e.new_valid, grace_until = e.new_grace,
+          counters_from = e.new_from, carry = e.new_carry, version = t.version + 1, updated_at = $6
+        from e where e.stored and e.up and t.member_id = e.member_id and t.version = e.version
+        returning 1),
+      hist as (
+        insert into tier_history (id, program_id, member_id, ladder_id, from_tier_id, from_rank, to_tier_id, to_rank, source, qualified_rank, cause, cause_id,
+           reason, actor, valid_until, tier_snapshot, metrics, details, occurred_at)
+        select $14, $2, e.member_id, $3, ($12::text[])[e.rank], e.rank, ($12::text[])[e.new_rank], e.new_rank, e.new_source, e.new_q, $15, $16, $17, $18,
+          case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
+          (($13::text[])[e.new_rank])::jsonb, ${c.metricsJsonSql()}, $19::jsonb, $6
+        from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))
+      select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
+    const rt: RealTime = {
+      text,
+      timed: ladder.tiers.some((t) => t.validity),
+      noValidity: ladder.tiers.map(() => null),
+      tierIds: ladder.tiers.map((t) => t.id),
+      snapshots: ladder.tiers.map((t) => JSON.stringify(snapshot(t))),
+    };
+    this.realTimes.set(ladder, rt);
+    return rt;
   }
 
   /**
@@ -502,7 +586,7 @@ export class TiersService {
 
   private async lockedState(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberRef: string): Promise<StateRow> {
     const member = await this.members.get(ctx, memberRef, trx, true);
-    return (await this.state(trx, ctx, ladder, member.id, localDate(ctx.clock.now(), ctx.program.timeZone), []))!;
+    return (await this.state(trx, ctx, ladder, member.id, localDate(ctx.clock.now(), ctx.program.timeZone)))!;
   }
 
   // ---------------------------------------------------------------- overrides
@@ -630,7 +714,7 @@ export class TiersService {
     const member = await this.members.get(ctx, memberRef, exec);
     const now = ctx.clock.now();
     const ref = localDate(now, ctx.program.timeZone);
-    const s = (await this.state(exec, ctx, ladder, member.id, ref, [], false))!;
+    const s = (await this.state(exec, ctx, ladder, member.id, ref, false))!;
     const values = this.measureValues(ladder, s);
     const nextEval = this.nextEvaluationFor(ladder, s, now, ctx.program.timeZone);
     const leafOf = (c: Condition): ProgressNode => {
