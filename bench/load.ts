@@ -9,6 +9,7 @@ import type { TiersService } from '../src/modules/tiers/index.js';
 import { purchase, rules } from './earning.js';
 import { SPEND_MEMBERS, seedMainProgram, startLaurel, type BenchProgram } from './ledger/setup.js';
 import { RawLedger } from './ledger/raw.js';
+import { cpuMeter, processCpuMs } from './lib/cpu.js';
 import { createBenchDatabase, rawPool, type BenchDatabase } from './lib/database.js';
 import { envNumber } from './lib/env.js';
 import { runLoad } from './lib/load.js';
@@ -37,6 +38,8 @@ const SHIPPING = { name: 'Bench', phone: '+86 100 0000 0000', address: '1 Bench 
 
 interface Measured {
   label: string;
+  /** CPU used while measuring, ms: the Laurel server processes, PostgreSQL's backends, the load generator (this process) */
+  cpu: { serversMs: number; pgMs: number; generatorMs: number };
   ops: number;
   errors: number;
   seconds: number;
@@ -45,7 +48,7 @@ interface Measured {
   firstError: string | null;
 }
 
-const emptyRun = (label: string): Measured => ({ label, ops: 0, errors: 0, seconds: 0, latencies: new Latencies(), statuses: new Map(), firstError: null });
+const emptyRun = (label: string): Measured => ({ label, cpu: { serversMs: 0, pgMs: 0, generatorMs: 0 }, ops: 0, errors: 0, seconds: 0, latencies: new Latencies(), statuses: new Map(), firstError: null });
 const rps = (m: Measured) => m.ops / m.seconds;
 const latency = (m: Measured): LatencySummary => summarize(m.latencies.values());
 
@@ -105,9 +108,13 @@ function cycle(w: Workload, run: Measured): RequestStep[] {
   return [event, event, balance, event, event, history, event, spend, event, event, balance, event, event, history, event, order, event, event, event, event];
 }
 
-/** Drive the servers with autocannon; every response time goes into `into` (unless warming up). */
-async function fire(urls: string[], w: Workload, seconds: number, into: Measured | null): Promise<void> {
+/**
+ * Drive the servers with autocannon; every response time goes into `into` (unless warming up),
+ * and the CPU the servers, PostgreSQL and the generator used meanwhile.
+ */
+async function fire(urls: string[], w: Workload, seconds: number, into: Measured | null, meter?: CpuSources): Promise<void> {
   const run = into ?? emptyRun('warm-up');
+  const stop = meter ? await startMeter(meter) : null;
   const instance = autocannon({ url: urls, connections: CONNECTIONS, duration: seconds, timeout: 30, requests: cycle(w, run) });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     run.statuses.set(status, (run.statuses.get(status) ?? 0) + 1);
@@ -122,6 +129,27 @@ async function fire(urls: string[], w: Workload, seconds: number, into: Measured
   });
   const result = await instance;
   run.seconds += result.duration;
+  if (stop) {
+    const used = await stop();
+    run.cpu.serversMs += used.serversMs;
+    run.cpu.pgMs += used.pgMs;
+    run.cpu.generatorMs += used.generatorMs;
+  }
+}
+
+interface CpuSources {
+  pool: ReturnType<typeof rawPool>;
+  database: string;
+  servers: ServerProcess[];
+}
+
+async function startMeter(m: CpuSources): Promise<() => Promise<Measured['cpu']>> {
+  const servers0 = m.servers.reduce((sum, s) => sum + processCpuMs(s.pid), 0);
+  const others = await cpuMeter(m.pool, m.database);
+  return async () => {
+    const { nodeMs, pgMs } = await others();
+    return { serversMs: m.servers.reduce((sum, s) => sum + processCpuMs(s.pid), 0) - servers0, pgMs, generatorMs: nodeMs };
+  };
 }
 
 async function seed(laurel: Laurel, pool: ReturnType<typeof rawPool>): Promise<{ main: BenchProgram; skuId: string }> {
@@ -184,9 +212,10 @@ export async function main(): Promise<void> {
         rawRun.latencies.addAll(res.samples);
         rawRun.firstError ??= res.firstError;
       });
-      await step(`round ${r}: 1 process, ${CONNECTIONS} connections, ${SECONDS} s`, () => fire(one, w, SECONDS, oneRun));
+      const meter: CpuSources = { pool, database: bench.name, servers };
+      await step(`round ${r}: 1 process, ${CONNECTIONS} connections, ${SECONDS} s`, () => fire(one, w, SECONDS, oneRun, meter));
       checks.push(await verified(laurel, w.programId, `round ${r}, 1 process`));
-      await step(`round ${r}: 2 processes, ${CONNECTIONS} connections, ${SECONDS} s`, () => fire(two, w, SECONDS, twoRun));
+      await step(`round ${r}: 2 processes, ${CONNECTIONS} connections, ${SECONDS} s`, () => fire(two, w, SECONDS, twoRun, meter));
       checks.push(await verified(laurel, w.programId, `round ${r}, 2 processes`));
     }
 
@@ -201,6 +230,18 @@ export async function main(): Promise<void> {
     console.log(`(${ROUNDS} rounds × ${SECONDS} s, interleaved; mix per connection: 14 events, 2 balances, 2 histories, 1 spend, 1 mall order in 20)`);
     for (const m of [oneRun, twoRun]) console.log(`  ${m.label}: statuses ${JSON.stringify(Object.fromEntries(m.statuses))}${m.firstError ? `; first error: ${m.firstError}` : ''}`);
     if (rawRun.firstError) console.log(`  raw earn: first error: ${rawRun.firstError}`);
+    // Where the two cores went: when one process already leaves none idle, a second cannot add any.
+    const cores = (m: Measured, ms: number) => round(ms / (m.seconds * 1000), 2);
+    const perRequest = (m: Measured, ms: number) => round((ms * 1000) / Math.max(m.ops, 1), 0);
+    console.log(
+      table(
+        ['run', 'cores: servers', 'PostgreSQL', 'load generator', 'total', 'CPU µs/request: servers', 'PostgreSQL'],
+        [oneRun, twoRun].map((m) => [
+          m.label, cores(m, m.cpu.serversMs), cores(m, m.cpu.pgMs), cores(m, m.cpu.generatorMs),
+          cores(m, m.cpu.serversMs + m.cpu.pgMs + m.cpu.generatorMs), perRequest(m, m.cpu.serversMs), perRequest(m, m.cpu.pgMs),
+        ]),
+      ),
+    );
     const scale = rps(twoRun) / rps(oneRun);
     console.log(`two processes ÷ one: ${round(scale, 2)}×; ledger verified after every run: ${checks.every(Boolean)}`);
     console.log();
@@ -221,6 +262,9 @@ export async function main(): Promise<void> {
       connections: CONNECTIONS,
       errors: oneRun.errors + twoRun.errors + rawRun.errors,
       verify_ok: checks.every(Boolean),
+      cores_used_1proc: round((oneRun.cpu.serversMs + oneRun.cpu.pgMs + oneRun.cpu.generatorMs) / (oneRun.seconds * 1000), 2),
+      server_cpu_us_per_request: round((oneRun.cpu.serversMs * 1000) / Math.max(oneRun.ops, 1), 0),
+      pg_cpu_us_per_request: round((oneRun.cpu.pgMs * 1000) / Math.max(oneRun.ops, 1), 0),
     });
   } finally {
     for (const s of servers) await s.stop().catch(() => {});

@@ -16,7 +16,8 @@ export interface CpuUse {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-function backendCpuMs(pid: number): number {
+/** CPU time a process has used so far (user + system), from /proc; 0 where there is none. */
+export function processCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -32,7 +33,7 @@ async function backends(pool: pg.Pool, database: string): Promise<Map<number, nu
     `select pid from pg_stat_activity where datname = $1 and backend_type = 'client backend' and pid <> pg_backend_pid()`,
     [database],
   );
-  return new Map(rows.map((r) => [r.pid, backendCpuMs(r.pid)]));
+  return new Map(rows.map((r) => [r.pid, processCpuMs(r.pid)]));
 }
 
 /** Start measuring; the returned function gives the CPU used since. */
