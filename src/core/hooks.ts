@@ -25,6 +25,22 @@ export type AfterEventHook = (trx: Trx, ctx: ProgramContext, event: ProcessedEve
  */
 export type AfterEventsHook = (trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]) => Promise<void>;
 
+/**
+ * A module's writes for one processed event, sent inside the event's own write statement rather
+ * than in a round trip of their own: CTEs (data-modifying ones included) whose parameters are
+ * numbered from the `first` the hook was given, their values, the name of the CTE that yields
+ * the part's one result row, and what to do with that row (as JSON) after the statement, in the
+ * same transaction. A module whose part was sent is not called again by afterEvents for it.
+ */
+export interface EventStatementPart {
+  ctes: string;
+  result: string;
+  values: unknown[];
+  finish(row: unknown): Promise<void>;
+}
+
+export type EventStatementHook = (trx: Trx, ctx: ProgramContext, event: ProcessedEvent, first: number) => Promise<EventStatementPart | null>;
+
 /** What other modules know of members that earning rules may target (tier, paid plans, segments). */
 export interface MemberFacts {
   tierCode?: string | null;
@@ -61,6 +77,7 @@ export type PlanMultipliersProvider = (exec: Executor, ctx: ProgramContext) => P
  */
 export class Hooks {
   private readonly afterEventHooks: Array<{ module: string; hook: AfterEventsHook }> = [];
+  private readonly eventStatementHooks: Array<{ module: string; hook: EventStatementHook }> = [];
   private readonly factProviders: Array<{ module: string; provider: MemberFactsProvider }> = [];
   private readonly tierChangedHooks: Array<{ module: string; hook: TierChangedHook }> = [];
   private readonly planMultiplierProviders: Array<{ module: string; provider: PlanMultipliersProvider }> = [];
@@ -109,9 +126,28 @@ export class Hooks {
     await this.afterEvents(trx, ctx, [event]);
   }
 
-  async afterEvents(trx: Trx, ctx: ProgramContext, events: ProcessedEvent[]): Promise<void> {
+  /** `sent`: modules whose statement part for these events already went with their write. */
+  async afterEvents(trx: Trx, ctx: ProgramContext, events: ProcessedEvent[], sent?: ReadonlySet<string>): Promise<void> {
     if (events.length === 0) return;
-    for (const { hook } of this.afterEventHooks) await hook(trx, ctx, events);
+    for (const { module, hook } of this.afterEventHooks) if (!sent?.has(module)) await hook(trx, ctx, events);
+  }
+
+  /** The tiers module adds an award's metrics and upgrade to the event's own statement. */
+  onEventStatement(module: string, hook: EventStatementHook): void {
+    this.eventStatementHooks.push({ module, hook });
+  }
+
+  /** The parts other modules want sent with one event's write, parameters numbered from `first` on. */
+  async eventStatementParts(trx: Trx, ctx: ProgramContext, event: ProcessedEvent, first: number): Promise<Array<{ module: string; part: EventStatementPart }>> {
+    const parts: Array<{ module: string; part: EventStatementPart }> = [];
+    let next = first;
+    for (const { module, hook } of this.eventStatementHooks) {
+      const part = await hook(trx, ctx, event, next);
+      if (!part) continue;
+      parts.push({ module, part });
+      next += part.values.length;
+    }
+    return parts;
   }
 
   /** Benefits (and later plans) react to tier movement: grant on entry, revoke on downgrade. */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProgramContext } from '../../core/context.js';
 import { AppError, type ErrorCode } from '../../core/errors.js';
-import type { Hooks, MemberFacts } from '../../core/hooks.js';
+import type { EventStatementPart, Hooks, MemberFacts, ProcessedEvent } from '../../core/hooks.js';
 import { newId } from '../../core/ids.js';
 import { inTransaction, prepared, preparedWhileShort, rawQuery, type Executor, type Trx } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
@@ -282,10 +282,19 @@ export class EventsService {
     const conditionOf = (ruleId: string) => conditions.get(ruleId);
     const explanations = items.map(({ result }) => (result.explanation ? JSON.stringify(toStoredExplanation(result.explanation, conditionOf)) : null));
     const counters = [...increments.values()];
-    // The events and their earns go in one statement: the ledger lends its batch earn's CTEs.
-    const earning = earns.length ? await this.ledger.earnBatchPart(ctx, earns, trx) : null;
-    const statement = earning ? PERSIST_EVENTS_AND_EARNS(items.length + earns.length) : PERSIST_EVENTS(items.length);
-    const { rows } = await rawQuery<{ inserted: number }>(trx, statement, [
+    const processed: ProcessedEvent[] = items
+      .filter(({ result }) => result.status === 'processed')
+      .map(({ result, prepared }) => ({
+        id: result.id!,
+        externalId: prepared.input.eventId,
+        type: prepared.event.type,
+        occurredAt: prepared.event.occurredAt,
+        channel: prepared.event.channel,
+        attributes: prepared.event.attributes,
+        memberId: prepared.member.id,
+        totals: result.totals,
+      }));
+    const values: unknown[] = [
       ctx.program.id,
       now,
       items.map((i) => i.result.id),
@@ -308,24 +317,26 @@ export class EventsService {
       reviews.map((r) => r.pointType),
       reviews.map((r) => r.amount),
       jsonArray(reviews.map((r) => JSON.stringify(r.details))),
-      ...(earning?.values ?? []),
-    ]);
+    ];
+    // The events and their earns go in one statement: the ledger lends its batch earn's CTEs.
+    // For one event, other modules' writes for it (the tier path) go in the same statement.
+    const earning = earns.length ? await this.ledger.earnBatchPart(ctx, earns, trx) : null;
+    let statement = earning ? PERSIST_EVENTS_AND_EARNS(items.length + earns.length) : PERSIST_EVENTS(items.length);
+    let parts: Array<{ module: string; part: EventStatementPart }> = [];
+    if (earning) {
+      values.push(...earning.values);
+      if (items.length === 1 && processed.length === 1) {
+        parts = await this.hooks.eventStatementParts(trx, ctx, processed[0]!, values.length + 1);
+        if (parts.length) {
+          statement = withParts(parts.map((p) => p.part));
+          for (const { part } of parts) values.push(...part.values);
+        }
+      }
+    }
+    const { rows } = await rawQuery<{ inserted: number; parts: unknown[] | null }>(trx, statement, values);
     if (rows[0]!.inserted !== items.length) throw new DuplicateRace();
-    const processed = items.filter(({ result }) => result.status === 'processed');
-    await this.hooks.afterEvents(
-      trx,
-      ctx,
-      processed.map(({ result, prepared }) => ({
-        id: result.id!,
-        externalId: prepared.input.eventId,
-        type: prepared.event.type,
-        occurredAt: prepared.event.occurredAt,
-        channel: prepared.event.channel,
-        attributes: prepared.event.attributes,
-        memberId: prepared.member.id,
-        totals: result.totals,
-      })),
-    );
+    for (const [i, { part }] of parts.entries()) await part.finish(rows[0]!.parts?.[i] ?? null);
+    await this.hooks.afterEvents(trx, ctx, processed, new Set(parts.map((p) => p.module)));
   }
 
   /**
@@ -535,6 +546,22 @@ select count(*)::int as inserted from inserted`);
 const PERSIST_EVENTS_AND_EARNS = preparedWhileShort(`with ${PERSIST_CTES},
 ${earnBatchCtes(PERSIST_PARAMS + 1)}
 select (select count(*)::int from inserted) as inserted`);
+
+/** One event's statement with other modules' parts after the ledger's; `parts` holds each part's result row, as JSON. */
+const withPartsTexts = new Map<string, string>();
+
+function withParts(parts: EventStatementPart[]): string {
+  const key = parts.map((p) => p.ctes).join('\u0000');
+  let text = withPartsTexts.get(key);
+  if (text === undefined) {
+    const results = parts.map((p) => `(select row_to_json(r) from ${p.result} r)`).join(', ');
+    text = prepared(`with ${PERSIST_CTES},\n${earnBatchCtes(PERSIST_PARAMS + 1)},\n${parts.map((p) => p.ctes).join(',\n')}
+select (select count(*)::int from inserted) as inserted, json_build_array(${results}) as parts`);
+    if (withPartsTexts.size > 100) withPartsTexts.clear();
+    withPartsTexts.set(key, text);
+  }
+  return text;
+}
 
 function jsonArray(texts: string[]): string {
   return `[${texts.join(',')}]`;

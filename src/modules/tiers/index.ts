@@ -22,6 +22,8 @@ export function tiersModule(deps: ModuleDeps): LaurelModule<TiersService> {
   const config = new TierConfigService(deps.db, pointTypes);
   const service = new TiersService(deps.db, config, ledger, members, deps.hooks, deps.sweepWalkers);
   deps.hooks.onAfterEvents('tiers', (trx, ctx, events) => service.afterEvents(trx, ctx, events));
+  // One event's award: its metrics and upgrade go inside the event's own statement.
+  deps.hooks.onEventStatement('tiers', (trx, ctx, event, first) => service.eventStatementPart(trx, ctx, event, first));
   deps.hooks.onMemberFacts('tiers', (exec, ctx, ids) => service.memberFacts(exec, ctx, ids));
   // tier.changed webhooks, in the transaction of the change.
   deps.hooks.onTierChanged('tiers', (trx, ctx, changes) => announceChanges(trx, ctx, changes));

@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { fixedClock } from '../../core/clock.js';
 import { actorLabel, type ProgramContext, type ProgramSnapshot } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
-import type { Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/hooks.js';
+import type { EventStatementPart, Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/hooks.js';
 import { recordAudit } from '../../core/hooks.js';
 import { decodeCursor, pageLimit, toPage, type Page } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
@@ -159,8 +159,20 @@ const STATE_COLUMNS = [
 
 const CHUNK = 50_000;
 
+/** The real-time statement's one row; read back from JSON when it went inside an event's statement. */
+interface RealTimeRow {
+  up: boolean;
+  written: number;
+  rank: number;
+  new_rank: number;
+  new_source: string;
+  new_valid: Date | string | null;
+}
+
 interface RealTime {
   text: string;
+  /** the same as CTEs ending with `tier_result`, parameters from $first on: for an event's own statement */
+  partAt(first: number): string;
   /** whether any tier's validity depends on when it is reached */
   timed: boolean;
   noValidity: null[];
@@ -345,10 +357,39 @@ export class TiersService {
    */
   private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number } | null> {
     const now = ctx.clock.now();
+    const rt = this.realTime(ladder);
+    const { rows } = await rawQuery<RealTimeRow>(trx, prepared(rt.text), this.realTimeParams(ctx, ladder, memberId, pending, cause, now));
+    return this.afterRealTime(trx, ctx, ladder, memberId, rows[0] ?? null, cause, now);
+  }
+
+  /**
+   * The real-time path of one event's award, to send inside the event's own write statement
+   * (the hook `onEventStatement`): one round trip fewer per award than a statement of its own.
+   */
+  async eventStatementPart(trx: Trx, ctx: ProgramContext, event: ProcessedEvent, first: number): Promise<EventStatementPart | null> {
+    const ladder = await this.config.ladder(ctx.program.id, trx);
+    if (!ladder) return null;
+    const known = new Set(ladder.metrics.map((m) => m.code));
+    const pending = this.contributionsOf(ladder, ctx, event).filter((c) => known.has(c.metric) && c.value !== 0);
+    if (!pending.length) return null;
+    const now = ctx.clock.now();
+    const cause: Cause = { cause: 'event', causeId: event.id };
+    return {
+      ctes: this.realTime(ladder).partAt(first),
+      result: 'tier_result',
+      values: this.realTimeParams(ctx, ladder, event.memberId, pending, cause, now),
+      finish: async (row) => {
+        const state = await this.afterRealTime(trx, ctx, ladder, event.memberId, (row as RealTimeRow | null) ?? null, cause, now);
+        if (!state) throw new AppError('member_not_found', `member ${event.memberId} does not exist`, { member: event.memberId });
+      },
+    };
+  }
+
+  private realTimeParams(ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause, now: Date): unknown[] {
     const zone = ctx.program.timeZone;
     const ref = localDate(now, zone);
     const rt = this.realTime(ladder);
-    const params: unknown[] = [
+    return [
       memberId,
       ctx.program.id,
       ladder.id,
@@ -370,14 +411,25 @@ export class TiersService {
       actorLabel(ctx.actor),
       cause.details === undefined ? null : JSON.stringify(cause.details),
     ];
-    const { rows } = await rawQuery<{ up: boolean; written: number; rank: number; new_rank: number; new_source: string; new_valid: Date | null }>(trx, prepared(rt.text), params);
-    const row = rows[0];
+  }
+
+  /** What the real-time statement decided: on an upgrade, its guard held, and the hooks hear of it. */
+  private async afterRealTime(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, row: RealTimeRow | null, cause: Cause, now: Date): Promise<{ rank: number } | null> {
     if (!row) return null;
     if (!row.up) return { rank: row.rank };
     if (row.written !== 1) throw new AppError('conflict', 'the member’s tier changed at the same time; retry', { member: memberId });
     if (row.new_rank !== row.rank) {
       await this.hooks.tierChanged(trx, ctx, [
-        { memberId, ladderId: ladder.id, from: this.brief(ladder, row.rank), to: this.brief(ladder, row.new_rank), source: row.new_source, cause: cause.cause, validUntil: row.new_valid, at: now },
+        {
+          memberId,
+          ladderId: ladder.id,
+          from: this.brief(ladder, row.rank),
+          to: this.brief(ladder, row.new_rank),
+          source: row.new_source,
+          cause: cause.cause,
+          validUntil: row.new_valid === null ? null : new Date(row.new_valid),
+          at: now,
+        },
       ]);
     }
     return { rank: row.new_rank };
@@ -413,7 +465,7 @@ export class TiersService {
     const eff = effectiveSql('mt.new_q', '$6::timestamptz');
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${sqlText(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
-    const text = `with b0 as (
+    const ctes = `b0 as (
         insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
         select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
         on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),
@@ -468,10 +520,21 @@ export class TiersService {
         select $14, $2, e.member_id, $3, ($12::text[])[e.rank], e.rank, ($12::text[])[e.new_rank], e.new_rank, e.new_source, e.new_q, $15, $16, $17, $18,
           case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
           (($13::text[])[e.new_rank])::jsonb, ${c.metricsJsonSql()}, $19::jsonb, $6
-        from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))
-      select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
+        from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))`;
+    const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
+    const text = `with ${ctes}\n${result}`;
+    const parts = new Map<number, string>();
+
     const rt: RealTime = {
       text,
+      partAt: (first) => {
+        let part = parts.get(first);
+        if (part === undefined) {
+          part = `${ctes},\ntier_result as (${result})`.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + first - 1}`);
+          parts.set(first, part);
+        }
+        return part;
+      },
       timed: ladder.tiers.some((t) => t.validity),
       noValidity: ladder.tiers.map(() => null),
       tierIds: ladder.tiers.map((t) => t.id),
