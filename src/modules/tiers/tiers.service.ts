@@ -27,7 +27,7 @@ import {
   type Tier,
   type Window,
 } from './tiers.model.js';
-import { compileLadder, effectiveSql, entryLeaves, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
+import { compileLadder, effectiveSql, lit, scanLowerBound, type CompiledLadder } from './tiers.sql.js';
 
 /** A contribution to a metric on a local day (growth awarded, an order's amount, nights, …). */
 export interface Contribution {
@@ -180,7 +180,11 @@ interface RealTime {
   snapshots: string[];
 }
 
-const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/** The contributions that feed one of the ladder's metrics and change it. */
+function ofLadder(ladder: Ladder, contributions: Contribution[]): Contribution[] {
+  const known = new Set(ladder.metrics.map((m) => m.code));
+  return contributions.filter((c) => known.has(c.metric) && c.value !== 0);
+}
 
 function historyId(): string {
   return `tch_${Date.now().toString(36)}${randomBytes(9).toString('hex')}`;
@@ -264,12 +268,9 @@ export class TiersService {
    */
   async contribute(trx: Trx, ctx: ProgramContext, memberId: string, contributions: Contribution[], cause: Cause, ladder?: Ladder | null): Promise<void> {
     const l = ladder ?? (await this.config.ladder(ctx.program.id, trx));
-    if (!l || contributions.length === 0) return;
-    const known = new Set(l.metrics.map((m) => m.code));
-    const list = contributions.filter((c) => known.has(c.metric) && c.value !== 0);
-    if (!list.length) return;
-    const state = await this.addAndUpgrade(trx, ctx, l, memberId, list, cause);
-    if (!state) throw new AppError('member_not_found', `member ${memberId} does not exist`, { member: memberId });
+    if (!l) return;
+    const list = ofLadder(l, contributions);
+    if (list.length) await this.addAndUpgrade(trx, ctx, l, memberId, list, cause);
   }
 
   /** A host-set metric: the value for a local day (daily) or the current value. */
@@ -300,7 +301,7 @@ export class TiersService {
         [member.id, metricCode, ctx.program.id, input.value, now],
       );
     }
-    const after = (await this.addAndUpgrade(trx, ctx, ladder, member.id, [], { cause: 'metric', causeId: metricCode }))!;
+    const after = await this.addAndUpgrade(trx, ctx, ladder, member.id, [], { cause: 'metric', causeId: metricCode });
     return { memberId: member.id, metric: metricCode, date, value: input.value, tier: this.ref(ladder, after.rank) };
   }
 
@@ -355,7 +356,7 @@ export class TiersService {
    * waits for the scheduled evaluation. One round trip per award, upgrade or not; the hooks hear
    * of a change of the effective tier afterwards, in the same transaction.
    */
-  private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number } | null> {
+  private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number }> {
     const now = ctx.clock.now();
     const rt = this.realTime(ladder);
     const { rows } = await rawQuery<RealTimeRow>(trx, prepared(rt.text), this.realTimeParams(ctx, ladder, memberId, pending, cause, now));
@@ -369,8 +370,7 @@ export class TiersService {
   async eventStatementPart(trx: Trx, ctx: ProgramContext, event: ProcessedEvent, first: number): Promise<EventStatementPart | null> {
     const ladder = await this.config.ladder(ctx.program.id, trx);
     if (!ladder) return null;
-    const known = new Set(ladder.metrics.map((m) => m.code));
-    const pending = this.contributionsOf(ladder, ctx, event).filter((c) => known.has(c.metric) && c.value !== 0);
+    const pending = ofLadder(ladder, this.contributionsOf(ladder, ctx, event));
     if (!pending.length) return null;
     const now = ctx.clock.now();
     const cause: Cause = { cause: 'event', causeId: event.id };
@@ -379,8 +379,7 @@ export class TiersService {
       result: 'tier_result',
       values: this.realTimeParams(ctx, ladder, event.memberId, pending, cause, now),
       finish: async (row) => {
-        const state = await this.afterRealTime(trx, ctx, ladder, event.memberId, (row as RealTimeRow | null) ?? null, cause, now);
-        if (!state) throw new AppError('member_not_found', `member ${event.memberId} does not exist`, { member: event.memberId });
+        await this.afterRealTime(trx, ctx, ladder, event.memberId, (row as RealTimeRow | null) ?? null, cause, now);
       },
     };
   }
@@ -414,8 +413,9 @@ export class TiersService {
   }
 
   /** What the real-time statement decided: on an upgrade, its guard held, and the hooks hear of it. */
-  private async afterRealTime(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, row: RealTimeRow | null, cause: Cause, now: Date): Promise<{ rank: number } | null> {
-    if (!row) return null;
+  private async afterRealTime(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, row: RealTimeRow | null, cause: Cause, now: Date): Promise<{ rank: number }> {
+    // No row: the member is not one of the program's.
+    if (!row) throw new AppError('member_not_found', `member ${memberId} does not exist`, { member: memberId });
     if (!row.up) return { rank: row.rank };
     if (row.written !== 1) throw new AppError('conflict', 'the member’s tier changed at the same time; retry', { member: memberId });
     if (row.new_rank !== row.rank) {
@@ -446,24 +446,18 @@ export class TiersService {
     const reset = policy.onUpgrade !== 'keep';
     // Counters restart today on an upgrade (unless kept): today's contributions so far are taken
     // off by a negative carry, and a surplus above the new tier's floors is carried in (capped).
-    const today = ladder.metrics.map((m, i) => `${sqlText(m.code)}, -nullif(t${i}, 0)`);
+    const today = ladder.metrics.map((m, i) => `${lit(m.code)}, -nullif(t${i}, 0)`);
     let carry = today.length ? `jsonb_strip_nulls(jsonb_build_object(${today.join(', ')}))` : `'{}'::jsonb`;
     if (policy.onUpgrade === 'carrySurplus') {
-      const cap = policy.carryCap ?? null;
-      const arms = ladder.tiers.map((t, i) => {
-        const leaves = entryLeaves(t.qualification);
-        if (!leaves.length) return `when ${i + 1} then '{}'::jsonb`;
-        const pairs = leaves.map((l) => {
-          const surplus = `greatest(0, ${c.column(leafKey(ladder, l))} - ${l.min})`;
-          const t = ladder.metrics.findIndex((m) => m.code === l.metric);
-          return `${sqlText(l.metric)}, ${t >= 0 ? `-t${t} + ` : ''}${cap === null ? surplus : `least(${cap}, ${surplus})`}`;
-        });
-        return `when ${i + 1} then jsonb_build_object(${pairs.join(', ')})`;
-      });
-      carry = `(${carry} || (case qual ${arms.join(' ')} else '{}'::jsonb end))`;
+      // Today's contributions come off the surplus too: the counters restart today.
+      const todayOf = (metric: string) => {
+        const t = ladder.metrics.findIndex((m) => m.code === metric);
+        return t >= 0 ? `-t${t}` : null;
+      };
+      carry = `(${carry} || ${c.surplusSql('qual', policy.carryCap ?? null, todayOf)})`;
     }
     const eff = effectiveSql('mt.new_q', '$6::timestamptz');
-    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${sqlText(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
+    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
     const ctes = `b0 as (
         insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)

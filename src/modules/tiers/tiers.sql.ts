@@ -45,7 +45,8 @@ export function scanLowerBound(measures: Measure[], ref: string): string | null 
   return parts.length ? `least(${parts.join(', ')})` : null;
 }
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/** A text as an SQL literal, for the ladder's codes compiled into statement texts. */
+export const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export function measureStartSql(m: Measure, ref: string): string {
   const start = windowStart(m.window, ref);
@@ -87,8 +88,11 @@ export interface CompiledLadder {
   qualifiedBelowSql(rankExpr: string): string;
   /** whether the retention condition of `rankExpr` holds (true for 0 and base tiers) */
   retainedSql(rankExpr: string): string;
-  /** a jsonb of carried surplus per metric when reaching `rankExpr` */
-  surplusSql(rankExpr: string, cap: number | null): string;
+  /**
+   * a jsonb of carried surplus per metric when reaching `rankExpr`; `offset` (an SQL term or
+   * null, per metric) is added to a metric's surplus
+   */
+  surplusSql(rankExpr: string, cap: number | null, offset?: (metric: string) => string | null): string;
   /** a jsonb of all measure values (the history's snapshot) */
   metricsJsonSql(): string;
 }
@@ -115,13 +119,14 @@ export function compileLadder(ladder: Ladder): CompiledLadder {
       const arms = ladder.tiers.map((t, i) => `when ${i + 1} then ${conditionSql(ladder, retentionOf(t), column)}`);
       return `(case ${rankExpr} ${arms.join(' ')} else true end)`;
     },
-    surplusSql: (rankExpr, cap) => {
+    surplusSql: (rankExpr, cap, offset) => {
       const arms = ladder.tiers.map((t, i) => {
         const leaves = entryLeaves(t.qualification);
         if (!leaves.length) return `when ${i + 1} then '{}'::jsonb`;
         const pairs = leaves.map((l) => {
           const surplus = `greatest(0, ${column(leafKey(ladder, l))} - ${l.min})`;
-          return `${lit(l.metric)}, ${cap === null ? surplus : `least(${cap}, ${surplus})`}`;
+          const plus = offset?.(l.metric);
+          return `${lit(l.metric)}, ${plus ? `${plus} + ` : ''}${cap === null ? surplus : `least(${cap}, ${surplus})`}`;
         });
         return `when ${i + 1} then jsonb_build_object(${pairs.join(', ')})`;
       });
