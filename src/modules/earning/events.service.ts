@@ -543,8 +543,8 @@ const PERSIST_EVENTS = preparedWhileShort(`with ${PERSIST_CTES}
 select count(*)::int as inserted from inserted`);
 
 /** The same, with the ledger's batch earn of the events' awards (its parameters after ours). */
-const PERSIST_EVENTS_AND_EARNS = preparedWhileShort(`with ${PERSIST_CTES},
-${earnBatchCtes(PERSIST_PARAMS + 1)}
+const PERSIST_AND_EARN_CTES = `${PERSIST_CTES},\n${earnBatchCtes(PERSIST_PARAMS + 1)}`;
+const PERSIST_EVENTS_AND_EARNS = preparedWhileShort(`with ${PERSIST_AND_EARN_CTES}
 select (select count(*)::int from inserted) as inserted`);
 
 /** One event's statement with other modules' parts after the ledger's; `parts` holds each part's result row, as JSON. */
@@ -555,7 +555,7 @@ function withParts(parts: EventStatementPart[]): string {
   let text = withPartsTexts.get(key);
   if (text === undefined) {
     const results = parts.map((p) => `(select row_to_json(r) from ${p.result} r)`).join(', ');
-    text = prepared(`with ${PERSIST_CTES},\n${earnBatchCtes(PERSIST_PARAMS + 1)},\n${parts.map((p) => p.ctes).join(',\n')}
+    text = prepared(`with ${PERSIST_AND_EARN_CTES},\n${parts.map((p) => p.ctes).join(',\n')}
 select (select count(*)::int from inserted) as inserted, json_build_array(${results}) as parts`);
     if (withPartsTexts.size > 100) withPartsTexts.clear();
     withPartsTexts.set(key, text);
