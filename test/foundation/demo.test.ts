@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo/seed.js';
-import { createTestLaurel, type TestLaurel } from '../harness.js';
+import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 
 // `npm start` seeds this program on a fresh machine: it must stay valid as rules, ladders and the mall evolve.
-describe('the demo program of npm start (pglite)', () => {
+describe.each(engines)('the demo program of npm start (%s)', (engine) => {
   let t: TestLaurel;
   beforeAll(async () => {
-    t = await createTestLaurel('pglite');
+    t = await createTestLaurel(engine);
   });
   afterAll(() => t.close());
 
