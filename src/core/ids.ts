@@ -41,6 +41,7 @@ export const idPrefixes = {
   review: 'rev',
   binding: 'bnd',
   payment: 'pay',
+  tierChange: 'tch',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
 import { fixedClock } from '../../core/clock.js';
@@ -6,6 +5,7 @@ import { actorLabel, type ProgramContext, type ProgramSnapshot } from '../../cor
 import { AppError } from '../../core/errors.js';
 import type { EventStatementPart, Hooks, MemberFacts, ProcessedEvent, TierChange } from '../../core/hooks.js';
 import { recordAudit } from '../../core/hooks.js';
+import { newId } from '../../core/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page } from '../../core/pagination.js';
 import { localDate } from '../../core/zoned-time.js';
 import { inTransaction, prepared, rawQuery, type Executor, type Trx } from '../../db/database.js';
@@ -187,7 +187,7 @@ function ofLadder(ladder: Ladder, contributions: Contribution[]): Contribution[]
 }
 
 function historyId(): string {
-  return `tch_${Date.now().toString(36)}${randomBytes(9).toString('hex')}`;
+  return newId('tierChange');
 }
 
 /**
