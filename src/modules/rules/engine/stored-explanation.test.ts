@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Condition } from './schemas.js';
-import { compactedRuleVersions, fromStoredExplanation, toStoredExplanation, withoutOtherEventTypes, type RuleVersionFacts } from './stored-explanation.js';
+import { compactedRuleVersions, fromStoredExplanation, sameJson, toStoredExplanation, withoutOtherEventTypes, type RuleVersionFacts } from './stored-explanation.js';
 import { event, member, program, rule, run } from './test-helpers.js';
 import type { RuleDefinition } from './schemas.js';
 
@@ -67,5 +67,22 @@ describe('stored explanations', () => {
     const shown = withoutOtherEventTypes(run(p, stays[0]!, member()).explanation!);
     const stored = toStoredExplanation(shown, (id) => (id === 'gte' ? { field: 'event.attributes.nights', op: 'gte', value: 6 } : conditionOf(id)));
     expect(stored.rules.find((r) => r.ruleId === 'gte')).toMatchObject({ name: 'rule gte', outcome: 'notMatched' });
+  });
+});
+
+describe('sameJson', () => {
+  const pairs: Array<[unknown, unknown]> = [
+    [1, 1], [1, 2], ['a', 'a'], ['1', 1], [null, null], [null, undefined], [0, -0], [Number.NaN, null],
+    [[1, [2, 'x']], [1, [2, 'x']]], [[1, 2], [2, 1]], [[undefined], [null]], [[1], [1, 2]],
+    [{ a: 1, b: [2] }, { a: 1, b: [2] }], [{ a: 1, b: 2 }, { b: 2, a: 1 }], [{ a: 1, c: undefined }, { a: 1 }], [{ a: 1 }, { a: 1, b: null }],
+    [{ a: { b: { c: 'd' } } }, { a: { b: { c: 'e' } } }], [new Date(0), new Date(1)], [new Date(0), '1970-01-01T00:00:00.000Z'], [[], {}],
+  ];
+  it.each(pairs)('never says equal where JSON differs, and agrees on plain data: %j ~ %j', (a, b) => {
+    const json = JSON.stringify(a) === JSON.stringify(b);
+    const same = sameJson(a, b);
+    if (same) expect(json).toBe(true);
+    // Plain data (no Dates, no NaN): the two agree exactly.
+    const plain = !(a instanceof Date) && !(b instanceof Date) && !Number.isNaN(a) && !Number.isNaN(b);
+    if (plain) expect(same).toBe(json);
   });
 });

@@ -101,7 +101,34 @@ function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure
     compact = f.actual === null && f.message === leafMessage(node, undefined) ? { path: f.path } : { path: f.path, actual: f.actual };
   }
   // Kept only if reading it back gives the very same failure.
-  return JSON.stringify(expandFailure(compact, condition)) === JSON.stringify(f) ? compact : null;
+  return sameJson(expandFailure(compact, condition), f) ? compact : null;
+}
+
+/**
+ * Whether two values serialise to the same JSON, without serialising them (this runs for each
+ * rule an event does not match). Never true where JSON.stringify would differ: objects must list
+ * the same keys in the same order (keys whose value is undefined are left out, as JSON leaves
+ * them out), and anything but plain data is equal only to itself.
+ */
+function isPlainData(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (!isPlainData(a) || !isPlainData(b)) return false;
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !sameJson(a[ka[i]!], b[kb[i]!])) return false;
+  return true;
 }
 
 function expandFailure(c: CompactFailure, condition: unknown): ConditionFailure | null {
