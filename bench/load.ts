@@ -186,7 +186,8 @@ export async function main(): Promise<void> {
     const w: Workload = { programId: program.program.id, key: program.key, memberIds: program.memberIds, skuId };
     const adminKey = `lrl_admin_bench_${randomBytes(12).toString('hex')}`;
     // Capacity, not policy, is measured: the per-key rate limit is off (one key drives it all).
-    const env = { LAUREL_RATE_LIMIT_PER_SECOND: '0' };
+    // BENCH_SERVER_POOL sets each process's DATABASE_POOL_SIZE (unset: Laurel's default).
+    const env: Record<string, string> = { LAUREL_RATE_LIMIT_PER_SECOND: '0', ...(process.env.BENCH_SERVER_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_SERVER_POOL } : {}) };
     for (let i = 0; i < 2; i++) {
       servers.push(await step(`start laurel serve #${i + 1}`, () => startServer({ databaseUrl: bench.url, adminKey, env })));
     }

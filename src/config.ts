@@ -9,6 +9,8 @@ export interface Config {
   readonly host: string;
   /** postgres://… for PostgreSQL; undefined for the embedded engine */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL only: connections this process keeps at most. */
+  readonly databasePoolSize: number;
   readonly dataDir: string;
   readonly adminKey: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -98,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: integer(env, 'PORT', 3000, 0, 65535),
     host,
     databaseUrl,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 20, 1, 1000),
     dataDir: resolve(env.LAUREL_DATA_DIR || '.laurel'),
     adminKey,
     logLevel,

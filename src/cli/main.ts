@@ -23,11 +23,11 @@ commands:
   verify-ledger [programId]
                    check every ledger invariant; exits 1 and lists violations when one fails
 
-environment: PORT, HOST, DATABASE_URL, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL,
+environment: PORT, HOST, DATABASE_URL, DATABASE_POOL_SIZE, LAUREL_DATA_DIR, LAUREL_ADMIN_KEY, LOG_LEVEL,
              LAUREL_NATS_URL (and LAUREL_NATS_STREAM, _SUBJECT, _DURABLE… for broker ingestion) (see README)`;
 
 async function open(config: Config) {
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') });
+  const database = await openDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize, dataDir: join(config.dataDir, 'pgdata') });
   await migrate(database.db, (line) => process.stderr.write(`${line}\n`));
   return database;
 }

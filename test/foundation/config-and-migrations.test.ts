@@ -10,7 +10,8 @@ import { engines, withDatabase } from '../engines.js';
 describe('configuration', () => {
   it('has defaults for a fresh machine', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, logLevel: 'info', scheduler: true });
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, databasePoolSize: 20, logLevel: 'info', scheduler: true });
+    expect(loadConfig({ DATABASE_POOL_SIZE: '6' }).databasePoolSize).toBe(6);
     expect(c.dataDir).toMatch(/\.laurel$/);
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -22,6 +23,8 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ LAUREL_ADMIN_KEY: 'short' }, 'LAUREL_ADMIN_KEY'],
     [{ LAUREL_SCHEDULER: 'maybe' }, 'LAUREL_SCHEDULER'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+    [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE'],
   ])('stops on %j with a message naming %s', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
