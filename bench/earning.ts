@@ -97,7 +97,10 @@ export async function main(): Promise<void> {
     await step('create 20 active rules', async () => {
       for (const rule of rules()) await laurel.database.db.transaction().execute((trx) => earning.config.create(program.ctx, trx, 'rule', rule));
     });
-    await settle(pool);
+    // Before each measured phase: the previous phase's writes vacuumed and checkpointed, so no
+    // phase pays for another's autovacuum or checkpoint.
+    const settled = () => settle(pool, ['events', 'earning_counters', 'award_reviews']);
+    await settled();
 
     // 1. Pure evaluation on one core: the compiled rules, counters given, no I/O.
     const compiled = await earning.config.compiledProgram(program.ctx);
@@ -146,14 +149,17 @@ export async function main(): Promise<void> {
     const batchBodies = Array.from({ length: 64 }, (_, b) =>
       JSON.stringify({ events: nextMembers().map((m, i) => ({ eventId: `b-{{unique}}-${i}`, member: m, ...purchase(b * BATCH + i) })) }),
     );
+    await settled();
     const httpBatch = await http('events:batch over HTTP', '/events:batch', BATCH_WORKERS, 200, batchBodies);
 
     // 3. Single events over HTTP at 16 clients vs the raw earn at 16 clients.
+    await settled();
     const raw = new RawLedger(pool, program.program.id, program.pointTypeIds.points!);
     const rawSingle = await measuredLoad(pool, bench.name, { label: 'raw earn', workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
       await raw.earn(members[(w * 104729 + seq * 31) % MEMBERS]!, 10, `raw-${w}-${seq}`);
     });
     const singleBodies = Array.from({ length: 20_000 }, (_, n) => JSON.stringify({ eventId: 's-{{unique}}', member: members[(n * 7907) % MEMBERS]!, ...purchase(n) }));
+    await settled();
     const httpSingle = await http('POST /events', '/events', SINGLE_WORKERS, 201, singleBodies);
 
     const batchEventsPerS = httpBatch.throughput * BATCH;

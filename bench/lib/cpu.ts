@@ -16,10 +16,10 @@ export interface CpuUse {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** CPU time a process has used so far (user + system), from /proc; 0 where there is none. */
-export function processCpuMs(pid: number): number {
+/** CPU time a process (or, with `thread`, one of its threads) has used so far (user + system), from /proc; 0 where there is none. */
+export function processCpuMs(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
   } catch {

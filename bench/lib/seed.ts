@@ -143,9 +143,9 @@ export async function seedEarnedLots(pool: pg.Pool, s: LotsSeed): Promise<void> 
  * plans are the planner's mistake, not the system), visibility maps and hint bits are set as in
  * a database that has been running, and the seed's WAL is not flushed during a measurement.
  */
-export async function settle(pool: pg.Pool): Promise<void> {
+export async function settle(pool: pg.Pool, moreTables: string[] = []): Promise<void> {
   await step('vacuum analyze and checkpoint', async () => {
-    for (const t of ['members', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots', 'lot_allocations', 'point_types', 'api_keys', 'programs']) {
+    for (const t of ['members', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots', 'lot_allocations', 'point_types', 'api_keys', 'programs', ...moreTables]) {
       await pool.query(`vacuum (analyze) ${t}`);
     }
     await pool.query('checkpoint');
