@@ -14,7 +14,7 @@ import { createBenchProgram, startLaurel } from './ledger/setup.js';
  * Earning on PostgreSQL with 20 active rules: pure evaluation of the compiled rules on one core,
  * batch ingestion over HTTP against a raw set-based batched earn, and single-event HTTP p99 at
  * 16 clients against the raw earn's p99 at the same concurrency, all in one run.
- * Knobs: BENCH_SECONDS (5), BENCH_MEMBERS (100000).
+ * Knobs: BENCH_SECONDS (5), BENCH_MEMBERS (100000), BENCH_POOL (24).
  */
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -86,8 +86,9 @@ async function rawBatchEarn(pool: pg.Pool, programId: string, pointTypeId: strin
 
 export async function main(): Promise<void> {
   const bench = await createBenchDatabase('earning');
-  const pool = rawPool(bench.url, 24);
-  const laurel = await startLaurel(bench, 24);
+  // BENCH_POOL: connections of the raw baseline's pool and of Laurel's alike (24: more than the 16 clients).
+  const pool = rawPool(bench.url, env('BENCH_POOL', 24));
+  const laurel = await startLaurel(bench, env('BENCH_POOL', 24));
   try {
     const program = await createBenchProgram(laurel, 'Earning bench');
     const earning = laurel.services.earning as EarningService;

@@ -21,9 +21,13 @@ export class RawLedger {
     private readonly actor = 'system:bench-raw',
   ) {}
 
-  /** the request fingerprint column and value, as Laurel writes them, or nothing before 0009 */
-  private async requestHash(kind: string, amount: number): Promise<{ column: string; values: string[] }> {
-    this.requestHashColumn ??= this.pool
+  /**
+   * The request fingerprint column and value, as Laurel writes them, or nothing before 0009.
+   * Asked on the caller's own connection: asking the pool from inside a transaction would wait
+   * forever for a free connection once every connection is in a transaction.
+   */
+  private async requestHash(c: pg.PoolClient, kind: string, amount: number): Promise<{ column: string; values: string[] }> {
+    this.requestHashColumn ??= c
       .query(`select 1 from information_schema.columns where table_name = 'ledger_transactions' and column_name = 'request_hash'`)
       .then((r) => r.rowCount === 1);
     return (await this.requestHashColumn) ? { column: ', request_hash', values: [fingerprint(kind, 'points', amount)] } : { column: '', values: [] };
@@ -43,7 +47,7 @@ export class RawLedger {
         [memberId, this.pointTypeId, this.programId, amount, now],
       );
       const { available, pending } = acct.rows[0]!;
-      const hash = await this.requestHash('earn', amount);
+      const hash = await this.requestHash(c, 'earn', amount);
       await c.query(
         `insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, status, idempotency_key, actor, occurred_at${hash.column})
          values ($1, $2, $3, $4, 'earn', $5, 'active', $6, $7, $8${hash.values.length ? ', $9' : ''})`,
@@ -98,7 +102,7 @@ export class RawLedger {
          where l.member_id = $1 and l.id = t.id`,
         [memberId, ids, takes],
       );
-      const hash = await this.requestHash('spend', amount);
+      const hash = await this.requestHash(c, 'spend', amount);
       await c.query(
         `insert into ledger_transactions (id, program_id, member_id, point_type_id, kind, amount, idempotency_key, actor, occurred_at${hash.column})
          values ($1, $2, $3, $4, 'spend', $5, $6, $7, $8${hash.values.length ? ', $9' : ''})`,

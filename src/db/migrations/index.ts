@@ -13,6 +13,7 @@ import { sql as partnerAttribution } from './0012-partner-attribution.js';
 import { sql as eventExplanations } from './0014-event-explanations.js';
 import { sql as mallStockShards } from './0015-mall-stock-shards.js';
 import { sql as pages } from './0016-pages.js';
+import { sql as counterGuard } from './0017-counter-guard.js';
 
 export interface Migration {
   version: number;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { version: 14, name: 'event-explanations', sql: eventExplanations },
   { version: 15, name: 'mall-stock-shards', sql: mallStockShards },
   { version: 16, name: 'pages', sql: pages },
+  { version: 17, name: 'counter-guard', sql: counterGuard },
 ];

@@ -96,13 +96,21 @@ export class EventsService {
 
   async ingestBatch(ctx: ProgramContext, inputs: EventInput[]): Promise<EventResult[]> {
     if (inputs.length > MAX_BATCH) throw new AppError('validation_failed', `at most ${MAX_BATCH} events per batch`);
+    let optimistic = true;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await inTransaction(this.db, (trx) => this.process(ctx, trx, inputs, false));
+        const counterRead = optimistic ? 'withLock' : 'afterLock';
+        return await inTransaction(this.db, (trx) => this.process(ctx, trx, inputs, false, undefined, counterRead));
       } catch (err) {
         // Another request committed one of these event ids while this one ran: run again, and
         // those events come back as replays.
         if (err instanceof DuplicateRace && attempt < 3) continue;
+        // A counter read with the member lock had changed by the time it was used: run again,
+        // reading the counters after the lock.
+        if (isCounterChanged(err) && optimistic) {
+          optimistic = false;
+          continue;
+        }
         throw err;
       }
     }
@@ -122,7 +130,18 @@ export class EventsService {
     return (await this.readBack(ctx, this.db, [rows[0]], false))[0]!;
   }
 
-  private async process(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean, compiledOverride?: CompiledProgram): Promise<EventResult[]> {
+  /**
+   * `counterRead` 'withLock': one event reads its member's counters in the statement that locks
+   * the member, and its write statement checks they are unchanged (see 0017-counter-guard).
+   */
+  private async process(
+    ctx: ProgramContext,
+    exec: Executor,
+    inputs: EventInput[],
+    preview: boolean,
+    compiledOverride?: CompiledProgram,
+    counterRead: 'withLock' | 'afterLock' = 'afterLock',
+  ): Promise<EventResult[]> {
     const results: Array<EventResult | null> = inputs.map(() => null);
     const now = ctx.clock.now();
     const snapshot = await this.config.snapshot(ctx, exec);
@@ -141,7 +160,10 @@ export class EventsService {
     // order so that caps and milestones of one member are read and written by one transaction
     // at a time: one statement for both.
     const seen = new Map<string, number>();
-    const { members, stored } = await this.resolve(ctx, exec, valid.map((v) => v.input), preview);
+    // Budgets are locked row by row after the member: those events read their counters apart.
+    const early = counterRead === 'withLock' && !preview && inputs.length === 1 && valid.length === 1 ? requiredCounterKeys(compiled, valid[0]!.event) : null;
+    const earlyKeys = early && !early.some((k) => parseCounterKey(k)?.scope === 'program') ? early : null;
+    const { members, stored, counters: earlyCounters } = await this.resolve(ctx, exec, valid.map((v) => v.input), preview, earlyKeys ?? []);
     const replays = await this.readBack(ctx, exec, [...stored.values()], true);
     const replayOf = new Map(replays.map((r) => [r.eventId, r]));
     for (const v of valid) {
@@ -173,9 +195,15 @@ export class EventsService {
     // batch is evaluated in order, so two events of one member in one batch see each other.
     // Keys of the rules whose conditions hold for the member only: for a purchase against twelve
     // category rules that is one cap, not twelve. Read after the member lock (an earlier
-    // statement), so they include every change committed by the member's previous events.
+    // statement), so they include every change committed by the member's previous events; or,
+    // for one event, read already with the lock (every counter it could need) and checked by
+    // its write statement.
     const keysByEvent = prepared.map((p) => requiredCounterKeys(compiled, p.event, p.context).map((key) => scoped(key, p.member.id, ctx.program.id)));
-    const counters = await this.loadCounters(exec, keysByEvent.flat(), preview);
+    const needed = keysByEvent.flat();
+    const readEarly = earlyKeys !== null && earlyCounters !== null && needed.every((k) => earlyKeys.includes(k.key));
+    const counters = readEarly ? earlyCounters : await this.loadCounters(exec, needed, preview);
+    // What the write statement checks: every counter this event used, with the value it used.
+    const guard = readEarly ? needed.map((k) => ({ scope: k.scope, key: k.key, value: counters.get(k.id) ?? 0 })) : [];
     const velocity = preview ? new Map<string, number>() : await this.recentCounts(ctx, exec, prepared, now);
 
     const settings = earningSettings(ctx);
@@ -219,7 +247,7 @@ export class EventsService {
       toInsert.push({ result, prepared: p });
     });
 
-    if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, compiled, toInsert, increments, now);
+    if (!preview && toInsert.length) await this.persist(ctx, exec as Trx, compiled, toInsert, increments, now, guard);
     for (const { result, prepared: p } of toInsert) results[p.index] = result;
     // Duplicates within the batch answer with their first occurrence.
     return results.map((r, i) => {
@@ -248,6 +276,7 @@ export class EventsService {
     items: Array<{ result: EventResult; prepared: Prepared }>,
     increments: Map<string, { scope: string; key: string; by: number }>,
     now: Date,
+    guard: Array<{ scope: string; key: string; value: number }>,
   ): Promise<void> {
     const earns = [];
     const reviews = [];
@@ -324,16 +353,14 @@ export class EventsService {
     const earning = earns.length ? await this.ledger.earnBatchPart(ctx, earns, trx) : null;
     let statement = earning ? PERSIST_EVENTS_AND_EARNS(items.length + earns.length) : PERSIST_EVENTS(items.length);
     let parts: Array<{ module: string; part: EventStatementPart }> = [];
-    if (earning) {
-      values.push(...earning.values);
-      if (items.length === 1 && processed.length === 1) {
-        parts = await this.hooks.eventStatementParts(trx, ctx, processed[0]!, values.length + 1);
-        if (parts.length) {
-          statement = withParts(parts.map((p) => p.part));
-          for (const { part } of parts) values.push(...part.values);
-        }
-      }
+    if (earning) values.push(...earning.values);
+    const guardAt = guard.length ? values.length + 1 : null;
+    if (guard.length) values.push(guard.map((g) => g.scope), guard.map((g) => g.key), guard.map((g) => g.value));
+    if (earning && items.length === 1 && processed.length === 1) {
+      parts = await this.hooks.eventStatementParts(trx, ctx, processed[0]!, values.length + 1);
+      for (const { part } of parts) values.push(...part.values);
     }
+    if (guardAt !== null || parts.length) statement = oneEventStatement(earning !== null, guardAt, parts.map((p) => p.part));
     const { rows } = await rawQuery<{ inserted: number; parts: unknown[] | null }>(trx, statement, values);
     if (rows[0]!.inserted !== items.length) throw new DuplicateRace();
     for (const [i, { part }] of parts.entries()) await part.finish(rows[0]!.parts?.[i] ?? null);
@@ -344,33 +371,41 @@ export class EventsService {
    * The members the events name (by id or ext:{externalId}), locked in id order unless this is
    * a preview, and the events among `inputs` received before, in one statement.
    */
-  private async resolve(ctx: ProgramContext, exec: Executor, inputs: EventInput[], preview: boolean): Promise<{ members: Map<string, MemberRow>; stored: Map<string, StoredEventRow> }> {
+  private async resolve(
+    ctx: ProgramContext,
+    exec: Executor,
+    inputs: EventInput[],
+    preview: boolean,
+    counterKeys: string[],
+  ): Promise<{ members: Map<string, MemberRow>; stored: Map<string, StoredEventRow>; counters: Map<string, number> | null }> {
     const members = new Map<string, MemberRow>();
     const stored = new Map<string, StoredEventRow>();
-    if (inputs.length === 0) return { members, stored };
+    if (inputs.length === 0) return { members, stored, counters: null };
     const refs = inputs.map((i) => i.member);
     const ids = refs.filter((r) => !r.startsWith('ext:'));
     const externals = refs.filter((r) => r.startsWith('ext:')).map((r) => r.slice(4));
     const one = inputs.length === 1 && !preview ? inputs[0]! : null;
-    const { rows } = await rawQuery<MemberRow & { prior: StoredEventRow | null }>(
+    const { rows } = await rawQuery<MemberRow & { prior: StoredEventRow | null; counters?: Record<string, number> | null }>(
       exec,
       one ? (one.member.startsWith('ext:') ? RESOLVE_ONE_BY_EXTERNAL_ID : RESOLVE_ONE) : preview ? RESOLVE_PREVIEW : RESOLVE(inputs.length),
       one
-        ? [ctx.program.id, ids[0] ?? externals[0], one.eventId]
+        ? [ctx.program.id, ids[0] ?? externals[0], one.eventId, counterKeys]
         : preview
           ? [ctx.program.id, ids, externals]
           : [ctx.program.id, ids, externals, inputs.map((i) => i.eventId)],
     );
+    let counters: Map<string, number> | null = null;
     for (const row of rows) {
       if (row.prior) {
         stored.set(row.prior.external_id, row.prior);
         continue;
       }
-      const { prior: _, ...m } = row;
+      const { prior: _, counters: read, ...m } = row;
+      if (one && counterKeys.length) counters = new Map(Object.entries(read ?? {}).map(([key, value]) => [`${m.id}|${key}`, Number(value)]));
       members.set(m.id, m);
       members.set(`ext:${m.external_id}`, m);
     }
-    return { members, stored };
+    return { members, stored, counters };
   }
 
   private async loadCounters(exec: Executor, keys: ScopedKey[], preview: boolean): Promise<Map<string, number>> {
@@ -504,9 +539,11 @@ select null, null, null, null, null, null, row_to_json(e) from (${SELECT_EVENTS}
 const resolveOne = (memberColumn: 'id' | 'external_id') =>
   prepared(`
 with m as (select ${MEMBER_COLUMNS} from members where program_id = $1 and ${memberColumn} = $2 for update)
-select ${MEMBER_COLUMNS}, null::json as prior from m
+select ${MEMBER_COLUMNS}, null::json as prior,
+  (select json_object_agg(c.key, c.value) from earning_counters c where c.scope_id = m.id and c.key = any($4::text[])) as counters
+from m
 union all
-select null, null, null, null, null, null, row_to_json(e) from (${SELECT_EVENTS} where program_id = $1 and external_id = $3) e`);
+select null, null, null, null, null, null, row_to_json(e), null from (${SELECT_EVENTS} where program_id = $1 and external_id = $3) e`);
 const RESOLVE_ONE = resolveOne('id');
 const RESOLVE_ONE_BY_EXTERNAL_ID = resolveOne('external_id');
 
@@ -548,20 +585,39 @@ const PERSIST_AND_EARN_CTES = `${PERSIST_CTES},\n${earnBatchCtes(PERSIST_PARAMS 
 const PERSIST_EVENTS_AND_EARNS = preparedWhileShort(`with ${PERSIST_AND_EARN_CTES}
 select (select count(*)::int from inserted) as inserted`);
 
-/** One event's statement with other modules' parts after the ledger's; `parts` holds each part's result row, as JSON. */
-const withPartsTexts = new Map<string, string>();
+/**
+ * One event's statement: its rows, the ledger's earn when it earns, the check of the counters it
+ * read with the member lock (parameters from `guardAt`: scopes, keys, values) when it did, and
+ * other modules' parts after those; `parts` holds each part's result row, as JSON.
+ */
+const oneEventTexts = new Map<string, string>();
 
-function withParts(parts: EventStatementPart[]): string {
-  const key = parts.map((p) => p.ctes).join('\u0000');
-  let text = withPartsTexts.get(key);
+function oneEventStatement(earns: boolean, guardAt: number | null, parts: EventStatementPart[]): string {
+  const key = `${earns}\u0000${guardAt}\u0000${parts.map((p) => p.ctes).join('\u0000')}`;
+  let text = oneEventTexts.get(key);
   if (text === undefined) {
+    const ctes = [earns ? PERSIST_AND_EARN_CTES : PERSIST_CTES];
+    if (guardAt !== null) {
+      // The write statement's snapshot is taken after the member lock: it sees every counter as
+      // the member's previous events left it.
+      ctes.push(`counters_guard as (
+  select laurel_counters_changed() from unnest($${guardAt}::text[], $${guardAt + 1}::text[], $${guardAt + 2}::bigint[]) as g(scope_id, key, value)
+  left join earning_counters c on c.scope_id = g.scope_id and c.key = g.key
+  where coalesce(c.value, 0) <> g.value)`);
+    }
+    ctes.push(...parts.map((p) => p.ctes));
     const results = parts.map((p) => `(select row_to_json(r) from ${p.result} r)`).join(', ');
-    text = prepared(`with ${PERSIST_AND_EARN_CTES},\n${parts.map((p) => p.ctes).join(',\n')}
-select (select count(*)::int from inserted) as inserted, json_build_array(${results}) as parts`);
-    if (withPartsTexts.size > 100) withPartsTexts.clear();
-    withPartsTexts.set(key, text);
+    text = prepared(`with ${ctes.join(',\n')}
+select (select count(*)::int from inserted) as inserted${guardAt !== null ? ', (select count(*) from counters_guard) as changed' : ''}${parts.length ? `, json_build_array(${results}) as parts` : ''}`);
+    if (oneEventTexts.size > 100) oneEventTexts.clear();
+    oneEventTexts.set(key, text);
   }
   return text;
+}
+
+/** The write statement found a counter changed since the member-lock statement read it. */
+function isCounterChanged(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'LRC01';
 }
 
 /**
