@@ -14,7 +14,9 @@ import { createBenchProgram, startLaurel } from './ledger/setup.js';
  * 1. the scheduled evaluation of 1,000,000 members (30-day growth, 12-month spend, 4 tiers, about
  *    3 million metric buckets), set-based, in chunks;
  * 2. the cost of the real-time tier path on an award: the same purchase events through the same
- *    rules on a program without a ladder and on one with a ladder, interleaved in one run.
+ *    rules on a program without a ladder and on one with a ladder, interleaved in one run; first
+ *    on members' first awards (the BENCH line's upgrade_overhead_ratio), then on regulars who
+ *    already have a tier state (upgrade_overhead_ratio_regulars).
  */
 export const LADDER: LadderConfigInput = {
   metrics: [
@@ -114,17 +116,21 @@ export async function main(args: string[]): Promise<void> {
     await settle(pool, ['events', 'member_tiers', 'tier_metric_buckets', 'tier_history', 'earning_counters']);
 
     let seq = 0;
-    const award = async (p: typeof plain, prefix: string) => {
+    // The measured awards go to members spread over the 20,000, nearly each one's first award
+    // (its tier state is created, and half of them upgrade): the real-time path's dearest case.
+    const spread = () => (seq * 7919) % MEMBERS;
+    const award = async (p: typeof plain, prefix: string, pick: () => number = spread) => {
+      const index = pick();
       const i = seq++;
-      const member = `${prefix}${String((i * 7919) % MEMBERS).padStart(9, '0')}`;
+      const member = `${prefix}${String(index).padStart(9, '0')}`;
       await earning.events.ingest({ ...p.ctx, clock: systemClock }, { eventId: `b${i}`, member, type: 'purchase', attributes: { amount: 10_000 + ((i * 104_729) % 190_000) } });
     };
     // CPU of each arm too (this process and the database's backends): steadier than wall time.
     const cpuOf = new Map<string, CpuUse>([['mpa', { nodeMs: 0, pgMs: 0 }], ['mti', { nodeMs: 0, pgMs: 0 }]]);
-    const timeBlock = async (p: typeof plain, prefix: string, n: number) => {
+    const timeBlock = async (p: typeof plain, prefix: string, n: number, pick?: () => number) => {
       const stop = await cpuMeter(pool, bench.name);
       const s = performance.now();
-      for (let k = 0; k < n; k++) await award(p, prefix);
+      for (let k = 0; k < n; k++) await award(p, prefix, pick);
       const wall = performance.now() - s;
       const used = await stop();
       const total = cpuOf.get(prefix)!;
@@ -156,6 +162,32 @@ export async function main(args: string[]): Promise<void> {
     const n = ROUNDS * BLOCK;
     const { rows } = await pool.query<{ n: string }>(`select count(*) as n from tier_history where program_id = $1`, [tiered.program.id]);
     const upgrades = Number(rows[0]!.n);
+
+    // The common case beside it: awards to 1,000 members who already have a tier state (and, on
+    // the plain program, an account), as most of a running programme's awards are.
+    const firstCpu = new Map([...cpuOf].map(([k, v]) => [k, { ...v }]));
+    const REGULARS = 1_000;
+    let cursor = 0;
+    const regular = () => MEMBERS - REGULARS + (cursor++ % REGULARS);
+    await step(`first awards of ${REGULARS} regulars per program (not measured)`, async () => {
+      await timeBlock(plain, 'mpa', REGULARS, regular);
+      await timeBlock(tiered, 'mti', REGULARS, regular);
+    });
+    for (const c of cpuOf.values()) Object.assign(c, { nodeMs: 0, pgMs: 0 });
+    let steadyWithout = 0;
+    let steadyWith = 0;
+    await step(`awards to regulars: ${ROUNDS} interleaved blocks of ${BLOCK} per program`, async () => {
+      for (let r = 0; r < ROUNDS; r++) {
+        if (r % 2 === 0) {
+          steadyWithout += await timeBlock(plain, 'mpa', BLOCK, regular);
+          steadyWith += await timeBlock(tiered, 'mti', BLOCK, regular);
+        } else {
+          steadyWith += await timeBlock(tiered, 'mti', BLOCK, regular);
+          steadyWithout += await timeBlock(plain, 'mpa', BLOCK, regular);
+        }
+      }
+    });
+    const steadyRatio = steadyWith / steadyWithout - 1;
     const ratio = withTiers / without - 1;
     const us = (ms: number) => round((ms * 1000) / n, 0);
     const cpuText = (c: CpuUse) => `${us(c.nodeMs + c.pgMs)} (${us(c.nodeMs)} + ${us(c.pgMs)})`;
@@ -171,14 +203,19 @@ export async function main(args: string[]): Promise<void> {
             ['award without tiers (ms)', round(without / n, 3)],
             ['award with tiers (ms)', round(withTiers / n, 3)],
             ['real-time upgrades during awards', upgrades],
-            ['CPU per award without tiers (µs, node + pg)', cpuText(cpuOf.get('mpa')!)],
-            ['CPU per award with tiers (µs, node + pg)', cpuText(cpuOf.get('mti')!)],
+            ['CPU per award without tiers (µs, node + pg)', cpuText(firstCpu.get('mpa')!)],
+            ['CPU per award with tiers (µs, node + pg)', cpuText(firstCpu.get('mti')!)],
             ['overhead', `${round(ratio * 100, 1)} %`],
+            ['regulars: award without tiers (ms)', round(steadyWithout / n, 3)],
+            ['regulars: award with tiers (ms)', round(steadyWith / n, 3)],
+            ['regulars: CPU per award without tiers (µs)', cpuText(cpuOf.get('mpa')!)],
+            ['regulars: CPU per award with tiers (µs)', cpuText(cpuOf.get('mti')!)],
+            ['regulars: overhead', `${round(steadyRatio * 100, 1)} %`],
           ],
         ) +
         '\n',
     );
-    benchLine('tiers', { evaluate_1m_members_s: round(evaluateSeconds * (1_000_000 / Math.max(1, result.members)), 2), upgrade_overhead_ratio: round(ratio, 3) });
+    benchLine('tiers', { evaluate_1m_members_s: round(evaluateSeconds * (1_000_000 / Math.max(1, result.members)), 2), upgrade_overhead_ratio: round(ratio, 3), upgrade_overhead_ratio_regulars: round(steadyRatio, 3) });
   } finally {
     await laurel.close().catch(() => {});
     await pool.end().catch(() => {});
