@@ -12,10 +12,12 @@ import { LADDER, RULE } from './tiers.js';
 /**
  * A diagnostic, not a benchmark (no BENCH line): the SQL that one award of the tiers benchmark
  * sends, on a program without a ladder and on one with a ladder, statement by statement.
- * TRACE_OPS (400) awards each.
+ * TRACE_OPS (400) awards each; TRACE_REGULARS (0) to cycle over that many members.
  */
 const OPS = Number(process.env.TRACE_OPS ?? 400);
 const MEMBERS = 20_000;
+/** TRACE_REGULARS=n: the awards cycle over n members instead of spreading over all */
+const REGULARS = Number(process.env.TRACE_REGULARS ?? 0);
 
 export async function main(): Promise<void> {
   const bench = await createBenchDatabase('trace_tiers');
@@ -35,7 +37,7 @@ export async function main(): Promise<void> {
       await traceOperation(pool, `one award, ${prefix === 'mpa' ? 'without' : 'with'} tiers`, OPS, (i) =>
         earning.events.ingest(
           { ...p.ctx, clock: systemClock },
-          { eventId: `t${i}`, member: `${prefix}${String((i * 7919) % MEMBERS).padStart(9, '0')}`, type: 'purchase', attributes: { amount: 10_000 + ((i * 104_729) % 190_000) } },
+          { eventId: `t${i}`, member: `${prefix}${String(REGULARS ? i % REGULARS : (i * 7919) % MEMBERS).padStart(9, '0')}`, type: 'purchase', attributes: { amount: 10_000 + ((i * 104_729) % 190_000) } },
         ),
       );
     }
