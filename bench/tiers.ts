@@ -125,47 +125,44 @@ export async function main(args: string[]): Promise<void> {
       const member = `${prefix}${String(index).padStart(9, '0')}`;
       await earning.events.ingest({ ...p.ctx, clock: systemClock }, { eventId: `b${i}`, member, type: 'purchase', attributes: { amount: 10_000 + ((i * 104_729) % 190_000) } });
     };
-    // CPU of each arm too (this process and the database's backends): steadier than wall time.
-    const cpuOf = new Map<string, CpuUse>([['mpa', { nodeMs: 0, pgMs: 0 }], ['mti', { nodeMs: 0, pgMs: 0 }]]);
+    // A block of awards to one program: its wall time, and the CPU it used in this process and
+    // the database's backends (steadier than wall time).
     const timeBlock = async (p: typeof plain, prefix: string, n: number, pick?: () => number) => {
       const stop = await cpuMeter(pool, bench.name);
       const s = performance.now();
       for (let k = 0; k < n; k++) await award(p, prefix, pick);
-      const wall = performance.now() - s;
-      const used = await stop();
-      const total = cpuOf.get(prefix)!;
-      total.nodeMs += used.nodeMs;
-      total.pgMs += used.pgMs;
-      return wall;
+      return { wall: performance.now() - s, cpu: await stop() };
+    };
+    const BLOCK = 250;
+    const ROUNDS = 16;
+    const n = ROUNDS * BLOCK;
+    /** Awards to both programs in interleaved blocks; which goes first alternates, so drift (autovacuum, caches) falls on both. */
+    const interleaved = async (label: string, pick?: () => number) => {
+      const arms = { without: { wall: 0, cpu: { nodeMs: 0, pgMs: 0 } }, withTiers: { wall: 0, cpu: { nodeMs: 0, pgMs: 0 } } };
+      const run = async (arm: 'without' | 'withTiers') => {
+        const block = arm === 'without' ? await timeBlock(plain, 'mpa', BLOCK, pick) : await timeBlock(tiered, 'mti', BLOCK, pick);
+        arms[arm].wall += block.wall;
+        arms[arm].cpu.nodeMs += block.cpu.nodeMs;
+        arms[arm].cpu.pgMs += block.cpu.pgMs;
+      };
+      await step(`${label}: ${ROUNDS} interleaved blocks of ${BLOCK} per program`, async () => {
+        for (let r = 0; r < ROUNDS; r++) {
+          const order = r % 2 === 0 ? (['without', 'withTiers'] as const) : (['withTiers', 'without'] as const);
+          for (const arm of order) await run(arm);
+        }
+      });
+      return { ...arms, ratio: arms.withTiers.wall / arms.without.wall - 1 };
     };
     await step('warm up', async () => {
       await timeBlock(plain, 'mpa', 500);
       await timeBlock(tiered, 'mti', 500);
     });
-    for (const c of cpuOf.values()) Object.assign(c, { nodeMs: 0, pgMs: 0 });
-    let without = 0;
-    let withTiers = 0;
-    const BLOCK = 250;
-    const ROUNDS = 16;
-    await step(`awards: ${ROUNDS} interleaved blocks of ${BLOCK} per program`, async () => {
-      for (let r = 0; r < ROUNDS; r++) {
-        // Alternate which goes first, so drift (autovacuum, caches) falls on both.
-        if (r % 2 === 0) {
-          without += await timeBlock(plain, 'mpa', BLOCK);
-          withTiers += await timeBlock(tiered, 'mti', BLOCK);
-        } else {
-          withTiers += await timeBlock(tiered, 'mti', BLOCK);
-          without += await timeBlock(plain, 'mpa', BLOCK);
-        }
-      }
-    });
-    const n = ROUNDS * BLOCK;
+    const first = await interleaved('awards');
     const { rows } = await pool.query<{ n: string }>(`select count(*) as n from tier_history where program_id = $1`, [tiered.program.id]);
     const upgrades = Number(rows[0]!.n);
 
     // The common case beside it: awards to 1,000 members who already have a tier state (and, on
     // the plain program, an account), as most of a running programme's awards are.
-    const firstCpu = new Map([...cpuOf].map(([k, v]) => [k, { ...v }]));
     const REGULARS = 1_000;
     let cursor = 0;
     const regular = () => MEMBERS - REGULARS + (cursor++ % REGULARS);
@@ -173,22 +170,7 @@ export async function main(args: string[]): Promise<void> {
       await timeBlock(plain, 'mpa', REGULARS, regular);
       await timeBlock(tiered, 'mti', REGULARS, regular);
     });
-    for (const c of cpuOf.values()) Object.assign(c, { nodeMs: 0, pgMs: 0 });
-    let steadyWithout = 0;
-    let steadyWith = 0;
-    await step(`awards to regulars: ${ROUNDS} interleaved blocks of ${BLOCK} per program`, async () => {
-      for (let r = 0; r < ROUNDS; r++) {
-        if (r % 2 === 0) {
-          steadyWithout += await timeBlock(plain, 'mpa', BLOCK, regular);
-          steadyWith += await timeBlock(tiered, 'mti', BLOCK, regular);
-        } else {
-          steadyWith += await timeBlock(tiered, 'mti', BLOCK, regular);
-          steadyWithout += await timeBlock(plain, 'mpa', BLOCK, regular);
-        }
-      }
-    });
-    const steadyRatio = steadyWith / steadyWithout - 1;
-    const ratio = withTiers / without - 1;
+    const regulars = await interleaved('awards to regulars', regular);
     const us = (ms: number) => round((ms * 1000) / n, 0);
     const cpuText = (c: CpuUse) => `${us(c.nodeMs + c.pgMs)} (${us(c.nodeMs)} + ${us(c.pgMs)})`;
     console.log(
@@ -200,22 +182,22 @@ export async function main(args: string[]): Promise<void> {
             ['evaluation (s)', round(evaluateSeconds, 1)],
             ['tier changes', result.changed],
             ['second evaluation (s)', round(againSeconds, 1)],
-            ['award without tiers (ms)', round(without / n, 3)],
-            ['award with tiers (ms)', round(withTiers / n, 3)],
+            ['award without tiers (ms)', round(first.without.wall / n, 3)],
+            ['award with tiers (ms)', round(first.withTiers.wall / n, 3)],
             ['real-time upgrades during awards', upgrades],
-            ['CPU per award without tiers (µs, node + pg)', cpuText(firstCpu.get('mpa')!)],
-            ['CPU per award with tiers (µs, node + pg)', cpuText(firstCpu.get('mti')!)],
-            ['overhead', `${round(ratio * 100, 1)} %`],
-            ['regulars: award without tiers (ms)', round(steadyWithout / n, 3)],
-            ['regulars: award with tiers (ms)', round(steadyWith / n, 3)],
-            ['regulars: CPU per award without tiers (µs)', cpuText(cpuOf.get('mpa')!)],
-            ['regulars: CPU per award with tiers (µs)', cpuText(cpuOf.get('mti')!)],
-            ['regulars: overhead', `${round(steadyRatio * 100, 1)} %`],
+            ['CPU per award without tiers (µs, node + pg)', cpuText(first.without.cpu)],
+            ['CPU per award with tiers (µs, node + pg)', cpuText(first.withTiers.cpu)],
+            ['overhead', `${round(first.ratio * 100, 1)} %`],
+            ['regulars: award without tiers (ms)', round(regulars.without.wall / n, 3)],
+            ['regulars: award with tiers (ms)', round(regulars.withTiers.wall / n, 3)],
+            ['regulars: CPU per award without tiers (µs)', cpuText(regulars.without.cpu)],
+            ['regulars: CPU per award with tiers (µs)', cpuText(regulars.withTiers.cpu)],
+            ['regulars: overhead', `${round(regulars.ratio * 100, 1)} %`],
           ],
         ) +
         '\n',
     );
-    benchLine('tiers', { evaluate_1m_members_s: round(evaluateSeconds * (1_000_000 / Math.max(1, result.members)), 2), upgrade_overhead_ratio: round(ratio, 3), upgrade_overhead_ratio_regulars: round(steadyRatio, 3) });
+    benchLine('tiers', { evaluate_1m_members_s: round(evaluateSeconds * (1_000_000 / Math.max(1, result.members)), 2), upgrade_overhead_ratio: round(first.ratio, 3), upgrade_overhead_ratio_regulars: round(regulars.ratio, 3) });
   } finally {
     await laurel.close().catch(() => {});
     await pool.end().catch(() => {});
