@@ -1,5 +1,8 @@
 import type pg from 'pg';
 import { newId } from '../src/core/ids.js';
+import { inTransaction } from '../src/db/database.js';
+import type { Laurel } from '../src/app.js';
+import type { ProgramContext } from '../src/core/context.js';
 import type { EarningService } from '../src/modules/earning/index.js';
 import { evaluate, requiredCounterKeys, type EngineEvent, type MemberContext } from '../src/modules/rules/engine/index.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
@@ -49,6 +52,12 @@ export function rules(): Array<Record<string, unknown>> {
 
 const CATEGORIES = Array.from({ length: 12 }, (_, i) => `cat-${i}`);
 
+/** The twenty rules, created active in a program. */
+export async function createRules(laurel: Laurel, ctx: ProgramContext): Promise<void> {
+  const earning = laurel.services.earning as EarningService;
+  for (const rule of rules()) await inTransaction(laurel.database.db, (trx) => earning.config.create(ctx, trx, 'rule', rule));
+}
+
 export function purchase(n: number): { type: string; channel: string; attributes: Record<string, unknown> } {
   return { type: 'purchase', channel: n % 3 ? 'app' : 'partner', attributes: { amount: 1_000 + ((n * 7919) % 60_000), category: CATEGORIES[n % CATEGORIES.length] } };
 }
@@ -95,9 +104,7 @@ export async function main(): Promise<void> {
     const prefix = 'mem_earn_';
     await seedMembers(pool, { programId: program.program.id, idPrefix: prefix, count: MEMBERS });
     const members = Array.from({ length: MEMBERS }, (_, i) => seededMemberId(prefix, i));
-    await step('create 20 active rules', async () => {
-      for (const rule of rules()) await laurel.database.db.transaction().execute((trx) => earning.config.create(program.ctx, trx, 'rule', rule));
-    });
+    await step('create 20 active rules', () => createRules(laurel, program.ctx));
     // Before each measured phase: the previous phase's writes vacuumed and checkpointed, so no
     // phase pays for another's autovacuum or checkpoint.
     const settled = () => settle(pool, ['events', 'earning_counters', 'award_reviews']);

@@ -2,11 +2,10 @@ import autocannon, { type RequestStep } from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import type { Laurel } from '../src/app.js';
 import { inTransaction } from '../src/db/database.js';
-import type { EarningService } from '../src/modules/earning/index.js';
 import { verifyLedger } from '../src/modules/ledger/verify.js';
 import type { MallService } from '../src/modules/mall/index.js';
 import type { TiersService } from '../src/modules/tiers/index.js';
-import { purchase, rules } from './earning.js';
+import { createRules, purchase } from './earning.js';
 import { SPEND_MEMBERS, seedMainProgram, startLaurel, type BenchProgram } from './ledger/setup.js';
 import { RawLedger } from './ledger/raw.js';
 import { cpuMeter, processCpuMs } from './lib/cpu.js';
@@ -154,12 +153,11 @@ async function startMeter(m: CpuSources): Promise<() => Promise<Measured['cpu']>
 
 async function seed(laurel: Laurel, pool: ReturnType<typeof rawPool>): Promise<{ main: BenchProgram; skuId: string }> {
   const main = await seedMainProgram(laurel, pool, MEMBERS);
-  const earning = laurel.services.earning as EarningService;
   const tiers = laurel.services.tiers as TiersService;
   const mall = laurel.services.mall as MallService;
   const db = laurel.database.db;
   await step('20 active rules, a tier ladder, a mall item', async () => {
-    for (const rule of rules()) await inTransaction(db, (trx) => earning.config.create(main.ctx, trx, 'rule', rule));
+    await createRules(laurel, main.ctx);
     await inTransaction(db, (trx) => tiers.config.save(main.ctx, trx, LADDER));
   });
   const item = await inTransaction(db, (trx) =>

@@ -4,7 +4,7 @@ import { log } from './lib/report.js';
 import { seededMemberId, seedMembers } from './lib/seed.js';
 import { traceOperation } from './lib/trace.js';
 import { createBenchProgram, startLaurel } from './ledger/setup.js';
-import { purchase, rules } from './earning.js';
+import { createRules, purchase } from './earning.js';
 
 /**
  * A diagnostic, not a benchmark (no BENCH line): the SQL that one event and one batch of a
@@ -24,7 +24,7 @@ export async function main(): Promise<void> {
     const program = await createBenchProgram(laurel, 'Earning trace');
     const earning = laurel.services.earning as EarningService;
     await seedMembers(pool, { programId: program.program.id, idPrefix: 'mem_trace_', count: MEMBERS });
-    for (const rule of rules()) await laurel.database.db.transaction().execute((trx) => earning.config.create(program.ctx, trx, 'rule', rule));
+    await createRules(laurel, program.ctx);
     const member = (i: number) => seededMemberId('mem_trace_', (i * 7907) % MEMBERS);
     await traceOperation(pool, 'one event', OPS, (i) => earning.events.ingest(program.ctx, { eventId: `s-${i}`, member: member(i), ...purchase(i) }));
     const address = await laurel.http.listen({ port: 0, host: '127.0.0.1' });
