@@ -59,8 +59,9 @@ function isoDate(wall: Date): string {
 /** The local wall time of an instant as a Date whose UTC fields read that wall time; null for an unknown zone. */
 function wallClock(at: Date, zone: string): Date | null {
   const ms = at.getTime();
+  if (Number.isNaN(ms)) return null;
   const offset = zoneOffsetMinutes(ms, zone);
-  return Number.isNaN(offset) || Number.isNaN(ms) ? null : new Date(ms + offset * 60_000);
+  return Number.isNaN(offset) ? null : new Date(ms + offset * 60_000);
 }
 
 export function localParts(at: Date, zone: string): LocalParts {

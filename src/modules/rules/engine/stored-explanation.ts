@@ -104,17 +104,17 @@ function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure
   return sameJson(expandFailure(compact, condition), f) ? compact : null;
 }
 
+function isPlainData(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * Whether two values serialise to the same JSON, without serialising them (this runs for each
  * rule an event does not match). Never true where JSON.stringify would differ: objects must list
  * the same keys in the same order (keys whose value is undefined are left out, as JSON leaves
  * them out), and anything but plain data is equal only to itself.
  */
-function isPlainData(v: object): v is Record<string, unknown> {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
