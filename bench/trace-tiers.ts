@@ -32,7 +32,17 @@ export async function main(): Promise<void> {
     await inTransaction(laurel.database.db, (trx) => tiers.config.save(tiered.ctx, trx, LADDER));
     await seedMembers(pool, { programId: plain.program.id, idPrefix: 'mpa', count: MEMBERS });
     await seedMembers(pool, { programId: tiered.program.id, idPrefix: 'mti', count: MEMBERS });
-    for (const t of ['members', 'events', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots']) await pool.query(`vacuum (analyze) ${t}`);
+    // Some awards first, then analyzed: a statement planned while `events` was empty keeps a
+    // sequential scan of it until the next analyze, and the trace would show that instead.
+    for (const [p, prefix] of [[plain, 'mpa'], [tiered, 'mti']] as const) {
+      for (let i = 0; i < 200; i++) {
+        const member = `${prefix}${String(MEMBERS - 1 - i).padStart(9, '0')}`;
+        await earning.events.ingest({ ...p.ctx, clock: systemClock }, { eventId: `w${i}`, member, type: 'purchase', attributes: { amount: 50_000 } });
+      }
+    }
+    for (const t of ['members', 'events', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots', 'member_tiers', 'tier_metric_buckets', 'tier_history']) {
+      await pool.query(`vacuum (analyze) ${t}`);
+    }
     for (const [p, prefix] of [[plain, 'mpa'], [tiered, 'mti']] as const) {
       await traceOperation(pool, `one award, ${prefix === 'mpa' ? 'without' : 'with'} tiers`, OPS, (i) =>
         earning.events.ingest(
