@@ -590,11 +590,17 @@ select (select count(*)::int from inserted) as inserted`);
  * read with the member lock (parameters from `guardAt`: scopes, keys, values) when it did, and
  * other modules' parts after those; `parts` holds each part's result row, as JSON.
  */
-const oneEventTexts = new Map<string, string>();
+const oneEventTexts = new Map<string, Map<string, string>>();
 
 function oneEventStatement(earns: boolean, guardAt: number | null, parts: EventStatementPart[]): string {
-  const key = `${earns}\u0000${guardAt}\u0000${parts.map((p) => p.ctes).join('\u0000')}`;
-  let text = oneEventTexts.get(key);
+  // Keyed by the parts' own CTE texts, which their modules keep: one part (the usual case) is a
+  // lookup by a string whose hash V8 already holds, where a joined key of kilobytes was built
+  // and hashed anew on every event.
+  const shape = `${earns}\u0000${guardAt}`;
+  const partsKey = parts.length === 1 ? parts[0]!.ctes : parts.map((p) => p.ctes).join('\u0000');
+  let texts = oneEventTexts.get(shape);
+  if (!texts) oneEventTexts.set(shape, (texts = new Map()));
+  let text = texts.get(partsKey);
   if (text === undefined) {
     const ctes = [earns ? PERSIST_AND_EARN_CTES : PERSIST_CTES];
     if (guardAt !== null) {
@@ -609,8 +615,8 @@ function oneEventStatement(earns: boolean, guardAt: number | null, parts: EventS
     const results = parts.map((p) => `(select row_to_json(r) from ${p.result} r)`).join(', ');
     text = prepared(`with ${ctes.join(',\n')}
 select (select count(*)::int from inserted) as inserted${guardAt !== null ? ', (select count(*) from counters_guard) as changed' : ''}${parts.length ? `, json_build_array(${results}) as parts` : ''}`);
-    if (oneEventTexts.size > 100) oneEventTexts.clear();
-    oneEventTexts.set(key, text);
+    if (texts.size > 100) texts.clear();
+    texts.set(partsKey, text);
   }
   return text;
 }

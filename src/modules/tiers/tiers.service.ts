@@ -169,6 +169,10 @@ interface RealTimeRow {
   new_valid: Date | string | null;
 }
 
+/** Placeholders in the real-time statement for constants of the ladder version (see realTime). */
+const TIER_IDS = '\u0000tier_ids\u0000';
+const SNAPSHOTS = '\u0000snapshots\u0000';
+
 interface RealTime {
   text: string;
   /** the same as CTEs ending with `tier_result`, parameters from $first on: for an event's own statement */
@@ -176,8 +180,6 @@ interface RealTime {
   /** whether any tier's validity depends on when it is reached */
   timed: boolean;
   noValidity: null[];
-  tierIds: string[];
-  snapshots: string[];
 }
 
 /** The contributions that feed one of the ladder's metrics and change it. */
@@ -399,10 +401,8 @@ export class TiersService {
       pending.map((p) => p.metric),
       pending.map((p) => p.date),
       pending.map((p) => p.value),
-      // what an upgrade to each rank sets: its validity, its id and snapshot for the history
+      // what an upgrade to each rank sets: its validity
       rt.timed ? ladder.tiers.map((t) => validityEnd(t.validity, now, ref, zone)) : rt.noValidity,
-      rt.tierIds,
-      rt.snapshots,
       historyId(),
       cause.cause,
       cause.causeId ?? null,
@@ -456,6 +456,13 @@ export class TiersService {
       };
       carry = `(${carry} || ${c.surplusSql('qual', policy.carryCap ?? null, todayOf)})`;
     }
+    // The tiers' ids and snapshots are constants of this ladder version, written into the statement
+    // (sent as parameters, they were escaped into array literals on every award); put in after
+    // the parameters are renumbered, since a snapshot's text may hold a `$1` of its own.
+    const constants = (sql: string) =>
+      sql
+        .replaceAll(TIER_IDS, `(array[${ladder.tiers.map((t) => lit(t.id)).join(', ')}]::text[])`)
+        .replaceAll(SNAPSHOTS, `(array[${ladder.tiers.map((t) => `${lit(JSON.stringify(snapshot(t)))}::jsonb`).join(', ')}])`);
     const eff = effectiveSql('mt.new_q', '$6::timestamptz');
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
@@ -511,12 +518,12 @@ export class TiersService {
       hist as (
         insert into tier_history (id, program_id, member_id, ladder_id, from_tier_id, from_rank, to_tier_id, to_rank, source, qualified_rank, cause, cause_id,
            reason, actor, valid_until, tier_snapshot, metrics, details, occurred_at)
-        select $14, $2, e.member_id, $3, ($12::text[])[e.rank], e.rank, ($12::text[])[e.new_rank], e.new_rank, e.new_source, e.new_q, $15, $16, $17, $18,
+        select $12, $2, e.member_id, $3, ${TIER_IDS}[e.rank], e.rank, ${TIER_IDS}[e.new_rank], e.new_rank, e.new_source, e.new_q, $13, $14, $15, $16,
           case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
-          (($13::text[])[e.new_rank])::jsonb, ${c.metricsJsonSql()}, $19::jsonb, $6
+          ${SNAPSHOTS}[e.new_rank], ${c.metricsJsonSql()}, $17::jsonb, $6
         from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))`;
     const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
-    const text = `with ${ctes}\n${result}`;
+    const text = constants(`with ${ctes}\n${result}`);
     const parts = new Map<number, string>();
 
     const rt: RealTime = {
@@ -524,15 +531,13 @@ export class TiersService {
       partAt: (first) => {
         let part = parts.get(first);
         if (part === undefined) {
-          part = `${ctes},\ntier_result as (${result})`.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + first - 1}`);
+          part = constants(`${ctes},\ntier_result as (${result})`.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + first - 1}`));
           parts.set(first, part);
         }
         return part;
       },
       timed: ladder.tiers.some((t) => t.validity),
       noValidity: ladder.tiers.map(() => null),
-      tierIds: ladder.tiers.map((t) => t.id),
-      snapshots: ladder.tiers.map((t) => JSON.stringify(snapshot(t))),
     };
     this.realTimes.set(ladder, rt);
     return rt;
