@@ -466,6 +466,8 @@ export class TiersService {
     const eff = effectiveSql('mt.new_q', '$6::timestamptz');
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
+    // A regular's buckets go back years; the windows read at most the last of them.
+    const lowerBound = scanLowerBound(c.measures, ref);
     const ctes = `b0 as (
         insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
         select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
@@ -483,7 +485,7 @@ export class TiersService {
       x as (
         select mt.*${inner ? ', x.*' : ''} from mt
         ${inner ? `left join lateral (select ${inner} from (
-            select b.metric, b.local_date, b.value from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${ref}
+            select b.metric, b.local_date, b.value from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${ref}${lowerBound ? ` and b.local_date >= ${lowerBound}` : ''}
             union all
             select c.metric, c.d, c.v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) where c.d <= ${ref}) b) x on true` : ''}
         limit 1),
