@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { rawQuery } from '../../src/db/database.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
+import type { LedgerService } from '../../src/modules/ledger/index.js';
 import { backoffMs, deliverDue } from '../../src/modules/webhooks/index.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 
@@ -165,6 +167,28 @@ describe.each(engines)('webhooks (%s)', (engine) => {
     expect(new Set(mine.map((r) => r.eventId)).size).toBe(25);
     const log = await t.api('GET', `${s.base}/webhooks/${s.sub.id}/deliveries?limit=100`, { key: s.key });
     expect(log.body.data.every((d: { status: string; attempts: number }) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
+  });
+
+  it('queues one message per transaction of a batch earn, in the batch order, and none for a program nobody subscribes to', async () => {
+    const { program: heard, member } = await setup(['points.earned']);
+    const { program: unheard, key: unheardKey } = await t.createProgram({ mode: 'live' });
+    const quiet = (await t.api('POST', `/v1/programs/${unheard.id}/members`, { key: unheardKey, body: { externalId: 'q1' } })).body.id as string;
+    const ledger = t.laurel.services.ledger as LedgerService;
+    const amounts = [5, 7, 11, 13];
+    const batch = (programId: string, memberId: string, amounts: number[]) =>
+      ledger.earnBatch(
+        t.laurel.systemContext(programId === heard.id ? heard : unheard, 'test'),
+        amounts.map((amount, i) => ({ memberId, pointType: 'points', amount, idempotencyKey: `batch-${programId}-${i}` })),
+      );
+    const earned = await batch(heard.id, member, amounts);
+    await batch(unheard.id, quiet, [3, 4]);
+    const outbox = async (programId: string) =>
+      (await rawQuery<{ message_id: string; type: string; payload: Record<string, any> }>(t.laurel.database.db, 'select message_id, type, payload from webhook_outbox where program_id = $1 order by id', [programId])).rows;
+    const messages = await outbox(heard.id);
+    expect(messages.map((m) => m.payload.amount)).toEqual(amounts);
+    expect(messages.map((m) => m.message_id)).toEqual(earned.results.map((r) => `msg_${r!.transactionId}`));
+    expect(messages[0]).toMatchObject({ type: 'points.earned', payload: { kind: 'earn', memberId: member, externalId: 'w1', pointType: 'points', actor: 'system:test' } });
+    expect(await outbox(unheard.id)).toEqual([]);
   });
 
   it('validates subscriptions, pauses and resumes one, pings it, and announces manual adjustments', async () => {

@@ -14,6 +14,7 @@ import { sql as eventExplanations } from './0014-event-explanations.js';
 import { sql as mallStockShards } from './0015-mall-stock-shards.js';
 import { sql as pages } from './0016-pages.js';
 import { sql as counterGuard } from './0017-counter-guard.js';
+import { sql as ledgerOutboxPerStatement } from './0018-ledger-outbox-per-statement.js';
 
 export interface Migration {
   version: number;
@@ -39,4 +40,5 @@ export const migrations: Migration[] = [
   { version: 15, name: 'mall-stock-shards', sql: mallStockShards },
   { version: 16, name: 'pages', sql: pages },
   { version: 17, name: 'counter-guard', sql: counterGuard },
+  { version: 18, name: 'ledger-outbox-per-statement', sql: ledgerOutboxPerStatement },
 ];
