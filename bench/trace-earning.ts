@@ -1,7 +1,7 @@
 import type { EarningService } from '../src/modules/earning/index.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
 import { log } from './lib/report.js';
-import { seededMemberId, seedMembers } from './lib/seed.js';
+import { seededMemberId, seedMembers, settle } from './lib/seed.js';
 import { traceOperation } from './lib/trace.js';
 import { createBenchProgram, startLaurel } from './ledger/setup.js';
 import { createRules, purchase } from './earning.js';
@@ -26,6 +26,10 @@ export async function main(): Promise<void> {
     await seedMembers(pool, { programId: program.program.id, idPrefix: 'mem_trace_', count: MEMBERS });
     await createRules(laurel, program.ctx);
     const member = (i: number) => seededMemberId('mem_trace_', (i * 7907) % MEMBERS);
+    // Some events first, then analyzed: a statement planned while `events` was empty keeps a
+    // sequential scan of it until the next analyze, and the trace would show that instead.
+    for (let i = 0; i < 200; i++) await earning.events.ingest(program.ctx, { eventId: `w-${i}`, member: member(i + 10_000), ...purchase(i) });
+    await settle(pool, ['events', 'earning_counters']);
     await traceOperation(pool, 'one event', OPS, (i) => earning.events.ingest(program.ctx, { eventId: `s-${i}`, member: member(i), ...purchase(i) }));
     const address = await laurel.http.listen({ port: 0, host: '127.0.0.1' });
     const url = `${address}/v1/programs/${program.program.id}/events`;

@@ -4,7 +4,7 @@ import type { EarningService } from '../src/modules/earning/index.js';
 import type { TiersService } from '../src/modules/tiers/index.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
 import { log } from './lib/report.js';
-import { seedMembers } from './lib/seed.js';
+import { seedMembers, settle } from './lib/seed.js';
 import { traceOperation } from './lib/trace.js';
 import { createBenchProgram, startLaurel } from './ledger/setup.js';
 import { LADDER, RULE } from './tiers.js';
@@ -40,9 +40,7 @@ export async function main(): Promise<void> {
         await earning.events.ingest({ ...p.ctx, clock: systemClock }, { eventId: `w${i}`, member, type: 'purchase', attributes: { amount: 50_000 } });
       }
     }
-    for (const t of ['members', 'events', 'accounts', 'ledger_transactions', 'ledger_entries', 'lots', 'member_tiers', 'tier_metric_buckets', 'tier_history']) {
-      await pool.query(`vacuum (analyze) ${t}`);
-    }
+    await settle(pool, ['events', 'earning_counters', 'member_tiers', 'tier_metric_buckets', 'tier_history']);
     for (const [p, prefix] of [[plain, 'mpa'], [tiered, 'mti']] as const) {
       await traceOperation(pool, `one award, ${prefix === 'mpa' ? 'without' : 'with'} tiers`, OPS, (i) =>
         earning.events.ingest(
