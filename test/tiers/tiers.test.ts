@@ -267,6 +267,27 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect(h2[0]).toMatchObject({ fromCode: 'basic', toCode: 'gold', cause: 'event', metrics: { 'growth|rollingDays30': 300, 'spend|rollingMonths12': 300_000 } });
   });
 
+  it('keeps a tier snapshot verbatim in the history of a real-time upgrade, whatever its text holds', async () => {
+    // The real-time statement carries the ladder's tiers as literals: a `$1` or a quote in a
+    // tier's text must stay text, not become a parameter or end a string.
+    const name = "O'Brien $1 Club";
+    const description = 'spend $2 get $10 \\ back';
+    const s = await setup(
+      {
+        metrics: [growth],
+        tiers: [
+          { code: 'basic', name: 'Basic' },
+          { code: 'club', name, description, qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 10 } },
+        ],
+      },
+      '2026-03-01T02:00:00Z',
+    );
+    await s.send('u1', 'purchase', { amount: 10_000 });
+    expect(await s.code()).toBe('club');
+    const [up] = await s.history();
+    expect(up).toMatchObject({ fromCode: 'basic', toCode: 'club', cause: 'event', tierSnapshot: { code: 'club', name, config: expect.objectContaining({ description }) } });
+  });
+
   it('sells a tier for points or money for a period, and it lapses', async () => {
     const s = await setup(
       {
