@@ -350,7 +350,16 @@ export function leafFailureMessage(field: string, op: string, expected: unknown,
   return `${field} is ${show(actual)}${failureTail(op, expected)}`;
 }
 
-function failureTail(op: string, expected: unknown): string {
+/**
+ * Whether `message` is leafFailureMessage(field, op, expected, actual), given that message's
+ * fixed head (`${field} is `) and tail (failureTail): compared in place, without writing it.
+ */
+export function isLeafFailureMessage(message: string, head: string, tail: string, actual: unknown): boolean {
+  const shown = show(actual);
+  return message.length === head.length + shown.length + tail.length && message.startsWith(head) && message.startsWith(shown, head.length) && message.endsWith(tail);
+}
+
+export function failureTail(op: string, expected: unknown): string {
   return expected === undefined ? `, expected ${op}` : `, expected ${op} ${JSON.stringify(expected)}`;
 }
 

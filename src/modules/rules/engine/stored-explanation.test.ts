@@ -63,6 +63,35 @@ describe('stored explanations', () => {
     expect(back.rules.find((r) => r.ruleId === 'gte')).toEqual({ ruleId: 'gte', version: 1, outcome: 'notMatched', failed: { path: 'condition', actual: 2 } });
   });
 
+  // Each part of a failure that its rule version would not give back, changed on its own.
+  const tampered: Array<[string, (f: Record<string, unknown>) => void]> = [
+    ['message', (f) => (f.message = `${String(f.message)}!`)],
+    ['expected', (f) => (f.expected = 6)],
+    ['field', (f) => (f.field = 'event.attributes.score')],
+    ['op', (f) => (f.op = 'gt')],
+    ['an extra key', (f) => (f.hint = 'x')],
+    ['the order of its keys', (f) => {
+      const { path, ...rest } = f;
+      for (const k of Object.keys(f)) delete f[k];
+      Object.assign(f, rest, { path });
+    }],
+  ];
+  it.each(tampered)('stores a trace whole when its %s differs from what the rule version gives back', (_what, tamper) => {
+    const shown = withoutOtherEventTypes(run(p, stays[0]!, member()).explanation!);
+    const copy = JSON.parse(JSON.stringify(shown)) as typeof shown;
+    const gte = copy.rules.find((r) => r.ruleId === 'gte')!;
+    const failed = { ...gte.failed!, field: gte.failed!.field, expected: gte.failed!.expected, alternatives: undefined } as unknown as Record<string, unknown>;
+    const ordered: Record<string, unknown> = {};
+    for (const k of ['path', 'field', 'op', 'expected', 'actual', 'message', 'alternatives']) ordered[k] = failed[k];
+    tamper(ordered);
+    // The rule's reason is its failure's message (a trace whose two differ is never compacted).
+    Object.assign(gte, { failed: ordered, reason: ordered.message });
+    const untampered = toStoredExplanation(shown, conditionOf).rules.find((r) => r.ruleId === 'gte')!;
+    expect(untampered).not.toHaveProperty('name');
+    const stored = toStoredExplanation(copy, conditionOf).rules.find((r) => r.ruleId === 'gte')!;
+    expect(stored).toMatchObject({ name: 'rule gte', outcome: 'notMatched', failed: ordered });
+  });
+
   it('stores a trace whole when its rule condition cannot give it back (a condition that differs from the one evaluated)', () => {
     const shown = withoutOtherEventTypes(run(p, stays[0]!, member()).explanation!);
     const stored = toStoredExplanation(shown, (id) => (id === 'gte' ? { field: 'event.attributes.nights', op: 'gte', value: 6 } : conditionOf(id)));

@@ -1,4 +1,4 @@
-import { ANY_FAILED, leafFailureMessage, NOT_FAILED, type ConditionFailure } from './conditions.js';
+import { ANY_FAILED, failureTail, isLeafFailureMessage, leafFailureMessage, NOT_FAILED, type ConditionFailure } from './conditions.js';
 import type { Explanation, RuleTrace } from './explanation.js';
 import { isPlainObject } from './issues.js';
 
@@ -85,8 +85,10 @@ function isCompact(r: RuleTrace | CompactRuleTrace): r is CompactRuleTrace {
 
 function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure | null {
   const node = nodeAt(condition, f.path);
-  if (node === undefined) return null;
-  let compact: CompactFailure;
+  if (!isPlainObject(node) || !hasFailureShape(f)) return null;
+  // Kept only if reading it back gives the very same failure: what expandFailure would build is
+  // checked field by field here, without building it (this runs for each rule an event does not
+  // match, a dozen per purchase, a thousand purchases per batch).
   if (f.op === 'any' && f.field === undefined) {
     const alternatives: CompactFailure[] = [];
     for (const a of f.alternatives ?? []) {
@@ -94,14 +96,40 @@ function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure
       if (!c) return null;
       alternatives.push(c);
     }
-    compact = { path: f.path, op: 'any', alternatives };
-  } else if (f.op === 'not' && f.field === undefined) {
-    compact = { path: f.path, op: 'not' };
-  } else {
-    compact = f.actual === null && f.message === leafMessage(node, undefined) ? { path: f.path } : { path: f.path, actual: f.actual };
+    const same = f.expected === undefined && f.actual === undefined && f.message === ANY_FAILED(alternatives.length);
+    return same ? { path: f.path, op: 'any', alternatives } : null;
   }
-  // Kept only if reading it back gives the very same failure.
-  return sameJson(expandFailure(compact, condition), f) ? compact : null;
+  if (f.op === 'not' && f.field === undefined) {
+    const same = f.expected === undefined && f.actual === undefined && f.message === NOT_FAILED && f.alternatives === undefined;
+    return same ? { path: f.path, op: 'not' } : null;
+  }
+  if (typeof node.field !== 'string' || typeof node.op !== 'string') return null;
+  if (f.field !== node.field || f.op !== node.op || f.alternatives !== undefined || !sameJson(f.expected ?? null, node.value ?? null) || (f.expected === undefined) !== (node.value === undefined)) return null;
+  const { head, tail } = leafTexts(node as LeafNode);
+  // A null read back is an absent field when the message says so, else a null that was read.
+  if (f.actual === null && isLeafFailureMessage(f.message, head, tail, undefined)) return { path: f.path };
+  if (f.actual === undefined || !isLeafFailureMessage(f.message, head, tail, f.actual)) return null;
+  return { path: f.path, actual: f.actual };
+}
+
+type LeafNode = { field: string; op: string; value?: unknown };
+
+/** A condition leaf's fixed message texts, kept with the leaf (a rule version's, which never changes). */
+const leafTextsOf = new WeakMap<LeafNode, { head: string; tail: string }>();
+
+function leafTexts(node: LeafNode): { head: string; tail: string } {
+  let texts = leafTextsOf.get(node);
+  if (!texts) leafTextsOf.set(node, (texts = { head: `${node.field} is `, tail: failureTail(node.op, node.value) }));
+  return texts;
+}
+
+/** The keys of a failure as the evaluator writes them, in its order: what expandFailure writes back. */
+const FAILURE_KEYS = ['path', 'field', 'op', 'expected', 'actual', 'message', 'alternatives'];
+
+function hasFailureShape(f: ConditionFailure): boolean {
+  let i = 0;
+  for (const key in f) if (key !== FAILURE_KEYS[i++]) return false;
+  return i === FAILURE_KEYS.length;
 }
 
 function isPlainData(v: object): v is Record<string, unknown> {
@@ -150,21 +178,38 @@ function expandFailure(c: CompactFailure, condition: unknown): ConditionFailure 
   return { path: c.path, field: node.field, op: node.op, expected: node.value, actual: actual === undefined ? null : actual, message, alternatives: undefined };
 }
 
-function leafMessage(node: unknown, actual: unknown): string | undefined {
-  if (!isPlainObject(node) || typeof node.field !== 'string' || typeof node.op !== 'string') return undefined;
-  return leafFailureMessage(node.field, node.op, node.value, actual);
-}
-
 /** The node of a rule's condition at a failure's path: `condition`, `condition.all[1]`, `condition.any[0].not`… */
 function nodeAt(condition: unknown, path: string): unknown {
-  if (!path.startsWith('condition')) return undefined;
+  const steps = pathSteps(path);
+  if (steps === null) return undefined;
   let node: unknown = condition;
-  const steps = path.slice('condition'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|(.)/g);
-  for (const [, key, index, junk] of steps) {
-    if (junk !== undefined) return undefined;
-    if (key !== undefined) node = isPlainObject(node) ? node[key] : undefined;
-    else node = Array.isArray(node) ? node[Number(index)] : undefined;
+  for (const step of steps) {
+    if (typeof step === 'string') node = isPlainObject(node) ? node[step] : undefined;
+    else node = Array.isArray(node) ? node[step] : undefined;
     if (node === undefined) return undefined;
   }
   return node;
+}
+
+/** A path's steps (a key, or an index), parsed once per distinct path; null: not a condition path. */
+const parsedPaths = new Map<string, Array<string | number> | null>();
+
+function pathSteps(path: string): Array<string | number> | null {
+  let steps = parsedPaths.get(path);
+  if (steps !== undefined) return steps;
+  steps = [];
+  if (!path.startsWith('condition')) steps = null;
+  else {
+    for (const [, key, index, junk] of path.slice('condition'.length).matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|(.)/g)) {
+      if (junk !== undefined) {
+        steps = null;
+        break;
+      }
+      steps.push(key !== undefined ? key : Number(index));
+    }
+  }
+  // Paths come from rule conditions (bounded in size and depth): a handful per program.
+  if (parsedPaths.size > 10_000) parsedPaths.clear();
+  parsedPaths.set(path, steps);
+  return steps;
 }
