@@ -203,13 +203,13 @@ export async function main(args: string[]): Promise<void> {
             ['real-time upgrades during awards', upgrades],
             ['CPU per award without tiers (µs, node + pg)', cpuText(first.without.cpu)],
             ['CPU per award with tiers (µs, node + pg)', cpuText(first.withTiers.cpu)],
-            ['overhead', `${round(first.ratio * 100, 1)} %`],
+            ['overhead', pct(first.ratio)],
             ['overhead, median of the rounds (min … max)', roundsText(first)],
             ['regulars: award without tiers (ms)', round(regulars.without.wall / n, 3)],
             ['regulars: award with tiers (ms)', round(regulars.withTiers.wall / n, 3)],
             ['regulars: CPU per award without tiers (µs)', cpuText(regulars.without.cpu)],
             ['regulars: CPU per award with tiers (µs)', cpuText(regulars.withTiers.cpu)],
-            ['regulars: overhead', `${round(regulars.ratio * 100, 1)} %`],
+            ['regulars: overhead', pct(regulars.ratio)],
             ['regulars: overhead, median of the rounds (min … max)', roundsText(regulars)],
           ],
         ) +
@@ -222,4 +222,3 @@ export async function main(args: string[]): Promise<void> {
     await bench.drop();
   }
 }
-

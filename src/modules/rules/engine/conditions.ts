@@ -323,8 +323,7 @@ function compileLeaf(leaf: LeafCondition, scope: ConditionScope, path: string): 
   const isInstant = field.type.kind === 'datetime';
   // Built once: the expected value (a frozen copy, shared by every explanation) and its text.
   const expected = leaf.value === undefined ? undefined : deepFreeze(structuredClone(leaf.value));
-  const tail = failureTail(leaf.op, expected);
-  const head = `${leaf.field} is `;
+  const { head, tail } = leafMessageTexts(leaf.field, leaf.op, expected);
   return {
     test,
     explain: (c) => {
@@ -347,20 +346,20 @@ function compileLeaf(leaf: LeafCondition, scope: ConditionScope, path: string): 
 
 /** The message of a leaf that failed, as its explainer writes it (`actual` undefined: absent). */
 export function leafFailureMessage(field: string, op: string, expected: unknown, actual: unknown): string {
-  return `${field} is ${show(actual)}${failureTail(op, expected)}`;
+  const { head, tail } = leafMessageTexts(field, op, expected);
+  return head + show(actual) + tail;
 }
 
-/**
- * Whether `message` is leafFailureMessage(field, op, expected, actual), given that message's
- * fixed head (`${field} is `) and tail (failureTail): compared in place, without writing it.
- */
-export function isLeafFailureMessage(message: string, head: string, tail: string, actual: unknown): boolean {
+/** The fixed parts of a leaf's failure message, around the value it read. */
+export function leafMessageTexts(field: string, op: string, expected: unknown): { head: string; tail: string } {
+  return { head: `${field} is `, tail: expected === undefined ? `, expected ${op}` : `, expected ${op} ${JSON.stringify(expected)}` };
+}
+
+/** Whether `message` is a leaf's failure message for `actual`, given its texts: compared in place, without writing it. */
+export function isLeafFailureMessage(message: string, texts: { head: string; tail: string }, actual: unknown): boolean {
+  const { head, tail } = texts;
   const shown = show(actual);
   return message.length === head.length + shown.length + tail.length && message.startsWith(head) && message.startsWith(shown, head.length) && message.endsWith(tail);
-}
-
-export function failureTail(op: string, expected: unknown): string {
-  return expected === undefined ? `, expected ${op}` : `, expected ${op} ${JSON.stringify(expected)}`;
 }
 
 export const ANY_FAILED = (alternatives: number) => `none of ${alternatives} alternatives matched`;

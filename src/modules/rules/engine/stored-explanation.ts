@@ -1,4 +1,4 @@
-import { ANY_FAILED, failureTail, isLeafFailureMessage, leafFailureMessage, NOT_FAILED, type ConditionFailure } from './conditions.js';
+import { ANY_FAILED, isLeafFailureMessage, leafFailureMessage, leafMessageTexts, NOT_FAILED, type ConditionFailure } from './conditions.js';
 import type { Explanation, RuleTrace } from './explanation.js';
 import { isPlainObject } from './issues.js';
 
@@ -96,7 +96,7 @@ function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure
       if (!c) return null;
       alternatives.push(c);
     }
-    const same = f.expected === undefined && f.actual === undefined && f.message === ANY_FAILED(alternatives.length);
+    const same = f.alternatives !== undefined && f.expected === undefined && f.actual === undefined && f.message === ANY_FAILED(alternatives.length);
     return same ? { path: f.path, op: 'any', alternatives } : null;
   }
   if (f.op === 'not' && f.field === undefined) {
@@ -105,10 +105,10 @@ function compactFailure(f: ConditionFailure, condition: unknown): CompactFailure
   }
   if (typeof node.field !== 'string' || typeof node.op !== 'string') return null;
   if (f.field !== node.field || f.op !== node.op || f.alternatives !== undefined || !sameJson(f.expected ?? null, node.value ?? null) || (f.expected === undefined) !== (node.value === undefined)) return null;
-  const { head, tail } = leafTexts(node as LeafNode);
+  const texts = leafTexts(node as LeafNode);
   // A null read back is an absent field when the message says so, else a null that was read.
-  if (f.actual === null && isLeafFailureMessage(f.message, head, tail, undefined)) return { path: f.path };
-  if (f.actual === undefined || !isLeafFailureMessage(f.message, head, tail, f.actual)) return null;
+  if (f.actual === null && isLeafFailureMessage(f.message, texts, undefined)) return { path: f.path };
+  if (f.actual === undefined || !isLeafFailureMessage(f.message, texts, f.actual)) return null;
   return { path: f.path, actual: f.actual };
 }
 
@@ -119,7 +119,7 @@ const leafTextsOf = new WeakMap<LeafNode, { head: string; tail: string }>();
 
 function leafTexts(node: LeafNode): { head: string; tail: string } {
   let texts = leafTextsOf.get(node);
-  if (!texts) leafTextsOf.set(node, (texts = { head: `${node.field} is `, tail: failureTail(node.op, node.value) }));
+  if (!texts) leafTextsOf.set(node, (texts = leafMessageTexts(node.field, node.op, node.value)));
   return texts;
 }
 
