@@ -32,12 +32,20 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 // The pid keeps two benchmark runs (or a leftover of a killed one) from colliding.
 const nameFor = (tag: string) => `laurel_bench_${tag.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}`;
 
-/** A database this run created: dropped by drop(), or on SIGINT/SIGTERM if the run is cut short. */
+/**
+ * A database this run created: dropped by drop(), or on SIGINT/SIGTERM if the run is cut short.
+ * BENCH_KEEP_DATABASE=1 keeps it, to replay a traced statement against the same rows.
+ */
 function owned(name: string): BenchDatabase {
   const url = withDatabase(BENCH_DATABASE_URL, name);
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
+    if (process.env.BENCH_KEEP_DATABASE) {
+      log(`kept database ${name} (BENCH_KEEP_DATABASE)`);
+      dropped = true;
+      return;
+    }
     dropped = true;
     // FORCE: a pool that was not closed (an aborted run) must not keep the database alive.
     await admin((c) => c.query(`drop database if exists ${name} with (force)`));

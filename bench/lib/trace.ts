@@ -1,10 +1,12 @@
+import { appendFileSync } from 'node:fs';
 import pg from 'pg';
 
 /**
  * What an operation sends through node-postgres, statement by statement: the mean round trip
  * of each distinct statement text, and its planning and execution time from EXPLAIN ANALYZE of
  * its last call (run again inside a transaction that is rolled back). For diagnostics, not
- * benchmarks: it patches pg.Client#query while it listens.
+ * benchmarks: it patches pg.Client#query while it listens. TRACE_DUMP=<file> appends each
+ * distinct statement with its last call's values as a JSON line, to replay it outside the run.
  */
 interface Sample {
   text: string;
@@ -68,6 +70,7 @@ export async function traceOperation(pool: pg.Pool, label: string, ops: number, 
   for (const [text, all] of byText) {
     const mean = all.reduce((a, b) => a + b.ms, 0) / all.length;
     const plan = await explain(pool, text, all.at(-1)!.values);
+    if (process.env.TRACE_DUMP) appendFileSync(process.env.TRACE_DUMP, JSON.stringify({ label, text, values: all.at(-1)!.values }) + '\n');
     console.log(`  ${String(all.length).padStart(5)} × ${(mean * 1000).toFixed(0).padStart(6)} µs  ${plan.padEnd(17)} ${text.replace(/\s+/g, ' ').trim().slice(0, 110)}`);
   }
 }

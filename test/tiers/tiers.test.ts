@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawQuery } from '../../src/db/database.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 
 const GROWTH_RULE = {
@@ -367,6 +368,36 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect(ended.body.tier.code).toBe('silver');
     expect((await t.api('PUT', url, { key: s.key, body: { tier: 'diamond', until: '2026-03-01T00:00:00Z', reason: 'x' } })).body.error.code).toBe('tier_not_found');
     expect((await t.api('PUT', url, { key: s.key, body: { tier: 'gold', until: '2026-03-01T00:00:00Z', reason: 'x', extra: 1 } })).status).toBe(400);
+  });
+
+  it('writes a member’s state only when the member moves, and counts members without one at the base tier', async () => {
+    const s = await setup(
+      {
+        metrics: [growth],
+        tiers: [
+          { code: 'basic', name: 'Basic' },
+          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 100 } },
+        ],
+      },
+      '2026-04-01T02:00:00Z',
+      { members: ['never', 'small', 'big'] },
+    );
+    await s.send('small', 'purchase', { amount: 10_000 }); // 10 growth: still basic
+    await s.send('big', 'purchase', { amount: 150_000 }); // 150 growth: silver
+    expect([await s.code('never'), await s.code('small'), await s.code('big')]).toEqual(['basic', 'basic', 'silver']);
+    const { rows } = await rawQuery<{ member_id: string }>(t.laurel.database.db, 'select member_id from member_tiers where member_id = any($1::text[])', [Object.values(s.ids)]);
+    expect(rows.map((r) => r.member_id)).toEqual([s.ids.big]);
+    const report = await t.api('GET', `${s.base}/reports/tiers?from=2026-04-01&to=2026-04-30`, { key: s.key });
+    const now = report.body.rows.filter((r: { period: string | null }) => r.period === null);
+    expect(now.map((r: { tier: string; rank: number; members: number }) => [r.tier, r.rank, r.members])).toEqual([
+      ['basic', 1, 2],
+      ['silver', 2, 1],
+    ]);
+    const moves = report.body.rows.filter((r: { period: string | null }) => r.period !== null);
+    expect(moves.map((r: { tier: string; upgrades: number }) => [r.tier, r.upgrades])).toEqual([['silver', 1]]);
+    // A member who later moves gets a state from that award, the sum of every award before it included.
+    await s.send('small', 'purchase', { amount: 90_000 });
+    expect(await s.tier('small')).toMatchObject({ tier: { code: 'silver' } });
   });
 
   it('refuses a bad ladder with the path of the problem', async () => {

@@ -15,6 +15,7 @@ import { sql as mallStockShards } from './0015-mall-stock-shards.js';
 import { sql as pages } from './0016-pages.js';
 import { sql as counterGuard } from './0017-counter-guard.js';
 import { sql as ledgerOutboxPerStatement } from './0018-ledger-outbox-per-statement.js';
+import { sql as tierUpgradeFunction } from './0019-tier-upgrade-function.js';
 
 export interface Migration {
   version: number;
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   { version: 16, name: 'pages', sql: pages },
   { version: 17, name: 'counter-guard', sql: counterGuard },
   { version: 18, name: 'ledger-outbox-per-statement', sql: ledgerOutboxPerStatement },
+  { version: 19, name: 'tier-upgrade-function', sql: tierUpgradeFunction },
 ];

@@ -345,9 +345,21 @@ export class AnalyticsService {
   private async tiers(programId: string, r: Range) {
     const now = await rawQuery<Record<string, unknown>>(
       this.db,
-      `select m.ladder_id, m.rank, t.code, count(*) as members
-       from member_tiers m left join tiers t on t.ladder_id = m.ladder_id and t.rank = m.rank and t.active
-       where m.program_id = $1 group by 1, 2, 3 order by 1, 2`,
+      // A member without a stored state is at the ladder's base tier (the highest without a
+      // qualification; rank 0, no tier, when every tier has one): the tier path writes a state
+      // only when a member first moves.
+      `with ladder as (select id from tier_ladders where program_id = $1 order by created_at limit 1),
+       base as (
+         select l.id as ladder_id, coalesce((select max(t.rank) from tiers t where t.ladder_id = l.id and t.active and t.config -> 'qualification' is null), 0) as rank
+         from ladder l),
+       counted as (
+         select m.ladder_id, m.rank, count(*) as members from member_tiers m where m.program_id = $1 group by 1, 2
+         union all
+         select b.ladder_id, b.rank, count(*) from base b join members mm on mm.program_id = $1
+         where not exists (select 1 from member_tiers s where s.member_id = mm.id) group by 1, 2)
+       select c.ladder_id, c.rank, t.code, sum(c.members)::bigint as members
+       from counted c left join tiers t on t.ladder_id = c.ladder_id and t.rank = c.rank and t.active
+       group by 1, 2, 3 order by 1, 2`,
       [programId],
     );
     const moves = await rawQuery<Record<string, unknown>>(

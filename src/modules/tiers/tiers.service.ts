@@ -351,12 +351,13 @@ export class TiersService {
   }
 
   /**
-   * The real-time path, in one statement: the contributions are added to the buckets, the state
-   * row is created when missing, every measure is summed (the pending contributions included, as
-   * the statement does not see its own writes), and when the member now qualifies for a higher
-   * tier the state moves up and the history row is written. Real time only moves up: a downgrade
-   * waits for the scheduled evaluation. One round trip per award, upgrade or not; the hooks hear
-   * of a change of the effective tier afterwards, in the same transaction.
+   * The real-time path, in one statement: the contributions are added to the buckets, every
+   * measure is summed (the pending contributions included, as the statement does not see its own
+   * writes), and when the member now qualifies for a higher tier the state moves up (created if
+   * the member had none) and the history row is written, by a function called only then (see
+   * migration 0019). Real time only moves up: a downgrade waits for the scheduled evaluation. One
+   * round trip per award, upgrade or not; the hooks hear of a change of the effective tier
+   * afterwards, in the same transaction.
    */
   private async addAndUpgrade(trx: Trx, ctx: ProgramContext, ladder: Ladder, memberId: string, pending: Contribution[], cause: Cause): Promise<{ rank: number }> {
     const now = ctx.clock.now();
@@ -503,28 +504,23 @@ export class TiersService {
           case when mt.up then ${eff.rank} else mt.rank end as new_rank,
           case when mt.up then ${eff.source} else mt.source end as new_source
         from n mt),
-      ins as (
-        insert into member_tiers (${cols}, program_id, updated_at)
-        select e.member_id, e.ladder_id, e.joined_on, e.new_rank, e.new_source,
-          case when e.new_rank <> e.rank then $6 else e.since end, e.new_q, case when e.up then $6 else e.qualified_since end,
-          case when e.up then ${ref} else e.attained_on end, e.new_valid, e.new_grace, e.new_from, e.new_carry,
-          e.purchased_rank, e.purchased_until, e.manual_rank, e.manual_until, e.manual_reason, e.lifetime_rank, e.version, $2, $6
-        from e where not e.stored
-        on conflict (member_id) do nothing returning 1),
-      upd as (
-        update member_tiers t set rank = e.new_rank, source = e.new_source, since = case when e.new_rank <> e.rank then $6 else e.since end,
-          qualified_rank = e.new_q, qualified_since = $6, attained_on = ${ref}, valid_until = e.new_valid, grace_until = e.new_grace,
-          counters_from = e.new_from, carry = e.new_carry, version = t.version + 1, updated_at = $6
-        from e where e.stored and e.up and t.member_id = e.member_id and t.version = e.version
-        returning 1),
-      hist as (
-        insert into tier_history (id, program_id, member_id, ladder_id, from_tier_id, from_rank, to_tier_id, to_rank, source, qualified_rank, cause, cause_id,
-           reason, actor, valid_until, tier_snapshot, metrics, details, occurred_at)
-        select $12, $2, e.member_id, $3, ${TIER_IDS}[e.rank], e.rank, ${TIER_IDS}[e.new_rank], e.new_rank, e.new_source, e.new_q, $13, $14, $15, $16,
-          case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
-          ${SNAPSHOTS}[e.new_rank], ${c.metricsJsonSql()}, $17::jsonb, $6
-        from e where e.up and (exists (select 1 from ins) or exists (select 1 from upd)))`;
-    const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, ((select count(*) from ins) + (select count(*) from upd))::int as written from e`;
+      -- Only an upgrade writes (see migration 0019): a member's first award that changes no tier
+      -- leaves no state row, as the state without a row is the base tier from joining.
+      w as (
+        select laurel_tier_upgrade(e.stored, e.version,
+          jsonb_build_object('member_id', e.member_id, 'program_id', $2::text, 'ladder_id', e.ladder_id, 'joined_on', e.joined_on,
+            'rank', e.new_rank, 'source', e.new_source, 'since', case when e.new_rank <> e.rank then $6::timestamptz else e.since end,
+            'qualified_rank', e.new_q, 'qualified_since', $6::timestamptz, 'attained_on', ${ref}, 'valid_until', e.new_valid, 'grace_until', e.new_grace,
+            'counters_from', e.new_from, 'carry', e.new_carry, 'purchased_rank', e.purchased_rank, 'purchased_until', e.purchased_until,
+            'manual_rank', e.manual_rank, 'manual_until', e.manual_until, 'manual_reason', e.manual_reason, 'lifetime_rank', e.lifetime_rank,
+            'version', e.version, 'updated_at', $6::timestamptz),
+          jsonb_build_object('id', $12::text, 'program_id', $2::text, 'member_id', e.member_id, 'ladder_id', $3::text,
+            'from_tier_id', ${TIER_IDS}[e.rank], 'from_rank', e.rank, 'to_tier_id', ${TIER_IDS}[e.new_rank], 'to_rank', e.new_rank,
+            'source', e.new_source, 'qualified_rank', e.new_q, 'cause', $13::text, 'cause_id', $14::text, 'reason', $15::text, 'actor', $16::text,
+            'valid_until', case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
+            'tier_snapshot', ${SNAPSHOTS}[e.new_rank], 'metrics', ${c.metricsJsonSql()}, 'details', $17::jsonb, 'occurred_at', $6::timestamptz)) as written
+        from e where e.up)`;
+    const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, coalesce((select w.written from w), 0) as written from e`;
     const text = constants(`with ${ctes}\n${result}`);
     const parts = new Map<number, string>();
 
