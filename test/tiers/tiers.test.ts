@@ -380,7 +380,7 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
         ],
       },
       '2026-04-01T02:00:00Z',
-      { members: ['never', 'small', 'big'] },
+      { members: ['never', 'small', 'big', 'late'] },
     );
     await s.send('small', 'purchase', { amount: 10_000 }); // 10 growth: still basic
     await s.send('big', 'purchase', { amount: 150_000 }); // 150 growth: silver
@@ -390,7 +390,7 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     const report = await t.api('GET', `${s.base}/reports/tiers?from=2026-04-01&to=2026-04-30`, { key: s.key });
     const now = report.body.rows.filter((r: { period: string | null }) => r.period === null);
     expect(now.map((r: { tier: string; rank: number; members: number }) => [r.tier, r.rank, r.members])).toEqual([
-      ['basic', 1, 2],
+      ['basic', 1, 3],
       ['silver', 2, 1],
     ]);
     const moves = report.body.rows.filter((r: { period: string | null }) => r.period !== null);
@@ -398,6 +398,25 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     // A member who later moves gets a state from that award, the sum of every award before it included.
     await s.send('small', 'purchase', { amount: 90_000 });
     expect(await s.tier('small')).toMatchObject({ tier: { code: 'silver' } });
+    // Floors lowered: the monthly evaluation upgrades a member who has contributions but no state.
+    await s.send('late', 'purchase', { amount: 60_000 }); // 60 growth
+    const lowered = await t.api('PUT', `${s.base}/tiers`, {
+      key: s.key,
+      body: {
+        metrics: [growth],
+        evaluation: { schedule: 'monthly', dayOfMonth: 1 },
+        tiers: [
+          { code: 'basic', name: 'Basic' },
+          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 50 } },
+        ],
+      },
+    });
+    expect(lowered.status).toBe(200);
+    expect(await s.code('late')).toBe('basic');
+    await s.advanceTo('2026-04-30T17:00:00Z'); // 1 May, 01:00 in Shanghai
+    expect(await s.tier('late')).toMatchObject({ tier: { code: 'silver' } });
+    expect((await s.history('late')).map((h: { cause: string; toCode: string }) => [h.cause, h.toCode])).toEqual([['evaluation', 'silver']]);
+    expect(await s.code('never')).toBe('basic');
   });
 
   it('refuses a bad ladder with the path of the problem', async () => {

@@ -1063,6 +1063,7 @@ export class TiersService {
         last = hi;
       }
     };
+    if (filter.kind !== 'due') await this.stateContributors(ladder, program, asOf, ref, lb, filter.kind === 'anniversary' ? filter.monthDays : null);
     // Disjoint member ranges never wait on each other's rows; one statement uses one core.
     const cuts = await memberRangeCuts(this.db, 'member_tiers', 'ladder_id', ladder.id, this.walkers);
     await Promise.all(rangesOf(cuts).map((r) => walk(r.from, r.to)));
@@ -1070,6 +1071,27 @@ export class TiersService {
       for (const rule of ladder.policy.lifetime) totals.changed += await this.grantLifetime(ladder, program, asOf, rule);
     }
     return totals;
+  }
+
+  /**
+   * A base state for each member with contributions in the windows but no state row yet (the
+   * real-time path writes one only when a member moves), so the evaluation walks them too: a
+   * ladder whose floors were lowered since, or a contribution that reached no real-time check,
+   * upgrades them here as it does everyone else. Set-based, one statement.
+   */
+  private async stateContributors(ladder: Ladder, program: ProgramSnapshot, asOf: Date, ref: string, lowerBound: string | null, monthDays: string[] | null): Promise<void> {
+    await rawQuery(
+      this.db,
+      `insert into member_tiers (member_id, program_id, ladder_id, joined_on, rank, source, since, qualified_rank, qualified_since, attained_on, carry, lifetime_rank, version, updated_at)
+       select m.id, m.program_id, $2, (m.joined_at at time zone $4)::date, $5, 'qualified', m.joined_at, $5, m.joined_at, (m.joined_at at time zone $4)::date, '{}', 0, 1, $6
+       from members m
+       where m.program_id = $1 and not exists (select 1 from member_tiers s where s.member_id = m.id)
+         and (exists (select 1 from tier_metric_buckets b where b.member_id = m.id and b.local_date <= $3::date ${lowerBound ? `and b.local_date >= ${lowerBound}` : ''})
+              or exists (select 1 from tier_metric_values v where v.member_id = m.id))
+         ${monthDays ? `and to_char((m.joined_at at time zone $4)::date, 'MM-DD') = any($7::text[])` : ''}
+       on conflict (member_id) do nothing`,
+      [program.id, ladder.id, ref, program.timeZone, ladder.baseRank, asOf, ...(monthDays ? [monthDays] : [])],
+    );
   }
 
   /** Lifetime status: members who have spent `years` in all at the tier (or above) keep it for good. */
