@@ -488,8 +488,7 @@ export class TiersService {
         ${inner ? `left join lateral (select ${inner} from (
             select b.metric, b.local_date, b.value from tier_metric_buckets b where b.member_id = mt.member_id and b.local_date <= ${ref}${lowerBound ? ` and b.local_date >= ${lowerBound}` : ''}
             union all
-            select c.metric, c.d, c.v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) where c.d <= ${ref}) b) x on true` : ''}
-        limit 1),
+            select c.metric, c.d, c.v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) where c.d <= ${ref}) b) x on true` : ''}),
       q as (select x.*, ${c.qualifiedRankSql()} as qual from x),
       n as (
         select q.*, q.qual > q.qualified_rank as up,
@@ -508,17 +507,16 @@ export class TiersService {
       -- leaves no state row, as the state without a row is the base tier from joining.
       w as (
         select laurel_tier_upgrade(e.stored, e.version,
-          jsonb_build_object('member_id', e.member_id, 'program_id', $2::text, 'ladder_id', e.ladder_id, 'joined_on', e.joined_on,
-            'rank', e.new_rank, 'source', e.new_source, 'since', case when e.new_rank <> e.rank then $6::timestamptz else e.since end,
-            'qualified_rank', e.new_q, 'qualified_since', $6::timestamptz, 'attained_on', ${ref}, 'valid_until', e.new_valid, 'grace_until', e.new_grace,
-            'counters_from', e.new_from, 'carry', e.new_carry, 'purchased_rank', e.purchased_rank, 'purchased_until', e.purchased_until,
-            'manual_rank', e.manual_rank, 'manual_until', e.manual_until, 'manual_reason', e.manual_reason, 'lifetime_rank', e.lifetime_rank,
-            'version', e.version, 'updated_at', $6::timestamptz),
-          jsonb_build_object('id', $12::text, 'program_id', $2::text, 'member_id', e.member_id, 'ladder_id', $3::text,
-            'from_tier_id', ${TIER_IDS}[e.rank], 'from_rank', e.rank, 'to_tier_id', ${TIER_IDS}[e.new_rank], 'to_rank', e.new_rank,
-            'source', e.new_source, 'qualified_rank', e.new_q, 'cause', $13::text, 'cause_id', $14::text, 'reason', $15::text, 'actor', $16::text,
-            'valid_until', case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
-            'tier_snapshot', ${SNAPSHOTS}[e.new_rank], 'metrics', ${c.metricsJsonSql()}, 'details', $17::jsonb, 'occurred_at', $6::timestamptz)) as written
+          p_member => e.member_id, p_program => $2::text, p_ladder => e.ladder_id, p_joined_on => e.joined_on,
+          p_rank => e.new_rank, p_source => e.new_source, p_since => case when e.new_rank <> e.rank then $6::timestamptz else e.since end,
+          p_qualified_rank => e.new_q, p_qualified_since => $6::timestamptz, p_attained_on => ${ref}, p_valid_until => e.new_valid,
+          p_grace_until => e.new_grace, p_counters_from => e.new_from, p_carry => e.new_carry, p_purchased_rank => e.purchased_rank,
+          p_purchased_until => e.purchased_until, p_manual_rank => e.manual_rank, p_manual_until => e.manual_until,
+          p_manual_reason => e.manual_reason, p_lifetime_rank => e.lifetime_rank, p_at => $6::timestamptz,
+          h_id => $12::text, h_from_tier => ${TIER_IDS}[e.rank], h_from_rank => e.rank, h_to_tier => ${TIER_IDS}[e.new_rank],
+          h_valid_until => case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
+          h_snapshot => ${SNAPSHOTS}[e.new_rank], h_metrics => ${c.metricsJsonSql()}, h_cause => $13::text, h_cause_id => $14::text,
+          h_reason => $15::text, h_actor => $16::text, h_details => $17::jsonb) as written
         from e where e.up)`;
     const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, coalesce((select w.written from w), 0) as written from e`;
     const text = constants(`with ${ctes}\n${result}`);
