@@ -419,6 +419,27 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect(await s.code('never')).toBe('basic');
   });
 
+  it('moves a member once when concurrent awards cross the floor together: one state, one history row', async () => {
+    const s = await setup(
+      {
+        metrics: [growth],
+        tiers: [
+          { code: 'basic', name: 'Basic' },
+          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 100 } },
+          { code: 'gold', name: 'Gold', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 10_000 } },
+        ],
+      },
+      '2026-04-01T02:00:00Z',
+    );
+    // each award alone reaches silver, from no state
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => t.api('POST', `${s.base}/events`, { key: s.key, body: { eventId: `c${i}`, member: 'ext:u1', type: 'purchase', attributes: { amount: 150_000 } } })));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(await s.tier()).toMatchObject({ tier: { code: 'silver' } });
+    expect((await s.history()).map((h: { cause: string; toCode: string }) => [h.cause, h.toCode])).toEqual([['event', 'silver']]);
+    const { rows } = await rawQuery<{ version: number }>(t.laurel.database.db, 'select version from member_tiers where member_id = $1', [s.ids.u1]);
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
   it('refuses a bad ladder with the path of the problem', async () => {
     const { program, key } = await t.createProgram({ mode: 'sandbox', clockStart: '2026-01-01T00:00:00Z' });
     const bad = await t.api('PUT', `/v1/programs/${program.id}/tiers`, {
