@@ -16,6 +16,7 @@ import { sql as pages } from './0016-pages.js';
 import { sql as counterGuard } from './0017-counter-guard.js';
 import { sql as ledgerOutboxPerStatement } from './0018-ledger-outbox-per-statement.js';
 import { sql as tierUpgradeFunction } from './0019-tier-upgrade-function.js';
+import { sql as tierBucketsProgramIndex } from './0020-tier-buckets-program-index.js';
 
 export interface Migration {
   version: number;
@@ -43,4 +44,5 @@ export const migrations: Migration[] = [
   { version: 17, name: 'counter-guard', sql: counterGuard },
   { version: 18, name: 'ledger-outbox-per-statement', sql: ledgerOutboxPerStatement },
   { version: 19, name: 'tier-upgrade-function', sql: tierUpgradeFunction },
+  { version: 20, name: 'tier-buckets-program-index', sql: tierBucketsProgramIndex },
 ];
