@@ -15,6 +15,8 @@ const GROWTH_RULE = {
 };
 
 const growth = { code: 'growth', name: 'Growth', source: { kind: 'pointType', pointType: 'growth' } };
+/** a tier at `min` growth over the last 30 days */
+const onGrowth = (code: string, min: number) => ({ code, name: code, qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min } });
 
 describe.each(engines)('tiers over time (%s)', (engine) => {
   let t: TestLaurel;
@@ -374,10 +376,7 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     const s = await setup(
       {
         metrics: [growth],
-        tiers: [
-          { code: 'basic', name: 'Basic' },
-          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 100 } },
-        ],
+        tiers: [{ code: 'basic', name: 'Basic' }, onGrowth('silver', 100)],
       },
       '2026-04-01T02:00:00Z',
       { members: ['never', 'small', 'big', 'late'] },
@@ -405,10 +404,7 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
       body: {
         metrics: [growth],
         evaluation: { schedule: 'monthly', dayOfMonth: 1 },
-        tiers: [
-          { code: 'basic', name: 'Basic' },
-          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 50 } },
-        ],
+        tiers: [{ code: 'basic', name: 'Basic' }, onGrowth('silver', 50)],
       },
     });
     expect(lowered.status).toBe(200);
@@ -423,11 +419,7 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     const s = await setup(
       {
         metrics: [growth],
-        tiers: [
-          { code: 'basic', name: 'Basic' },
-          { code: 'silver', name: 'Silver', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 100 } },
-          { code: 'gold', name: 'Gold', qualification: { metric: 'growth', window: { kind: 'rollingDays', days: 30 }, min: 10_000 } },
-        ],
+        tiers: [{ code: 'basic', name: 'Basic' }, onGrowth('silver', 100), onGrowth('gold', 10_000)],
       },
       '2026-04-01T02:00:00Z',
     );
