@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawQuery } from '../../src/db/database.js';
+import { inTransaction, rawQuery } from '../../src/db/database.js';
+import type { TiersService } from '../../src/modules/tiers/index.js';
 import { createTestLaurel, engines, type TestLaurel } from '../harness.js';
 
 const GROWTH_RULE = {
@@ -413,6 +414,20 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect(await s.tier('late')).toMatchObject({ tier: { code: 'silver' } });
     expect((await s.history('late')).map((h: { cause: string; toCode: string }) => [h.cause, h.toCode])).toEqual([['evaluation', 'silver']]);
     expect(await s.code('never')).toBe('basic');
+  });
+
+  it('sums contributions of one metric and day given together, into one bucket', async () => {
+    const s = await setup({ metrics: [growth], tiers: [{ code: 'basic', name: 'Basic' }, onGrowth('silver', 100)] }, '2026-04-01T02:00:00Z');
+    const tiers = t.laurel.services.tiers as TiersService;
+    const program = await t.laurel.services.programs.get(s.base.split('/')[3]!);
+    const ctx = t.laurel.systemContext(program, 'test');
+    const day = '2026-04-01';
+    await inTransaction(t.laurel.database.db, (trx) =>
+      tiers.contribute(trx, ctx, s.ids.u1!, [{ metric: 'growth', date: day, value: 60 }, { metric: 'growth', date: day, value: 50 }], { cause: 'metric' }),
+    );
+    expect(await s.tier()).toMatchObject({ tier: { code: 'silver' } });
+    const { rows } = await rawQuery<{ value: string }>(t.laurel.database.db, 'select value from tier_metric_buckets where member_id = $1', [s.ids.u1]);
+    expect(rows.map((r) => Number(r.value))).toEqual([110]);
   });
 
   it('moves a member once when concurrent awards cross the floor together: one state, one history row', async () => {

@@ -185,7 +185,17 @@ interface RealTime {
 /** The contributions that feed one of the ladder's metrics and change it. */
 function ofLadder(ladder: Ladder, contributions: Contribution[]): Contribution[] {
   const known = new Set(ladder.metrics.map((m) => m.code));
-  return contributions.filter((c) => known.has(c.metric) && c.value !== 0);
+  const mine = contributions.filter((c) => known.has(c.metric) && c.value !== 0);
+  if (mine.length < 2) return mine;
+  // One per metric and day: the statement's upsert may not touch a bucket twice, and summing
+  // here spares it a grouping step on every award.
+  const byKey = new Map<string, Contribution>();
+  for (const c of mine) {
+    const key = `${c.metric}\u0000${c.date}`;
+    const seen = byKey.get(key);
+    byKey.set(key, seen ? { ...seen, value: seen.value + c.value } : c);
+  }
+  return [...byKey.values()].filter((c) => c.value !== 0);
 }
 
 function historyId(): string {
@@ -471,7 +481,7 @@ export class TiersService {
     const lowerBound = scanLowerBound(c.measures, ref);
     const ctes = `b0 as (
         insert into tier_metric_buckets (member_id, metric, local_date, program_id, value)
-        select $1, metric, d, $2, sum(v) from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) group by metric, d
+        select $1, metric, d, $2, v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v)
         on conflict (member_id, metric, local_date) do update set value = tier_metric_buckets.value + excluded.value),
       mt as (
         -- by its key alone: with the program too, the planner may walk the program's states
