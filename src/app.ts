@@ -100,7 +100,8 @@ function domainModules(deps: ModuleDeps): LaurelModule[] {
     plans,
     webhooksModule(deps),
     auditModule(deps),
-    analyticsModule(deps),
+    // The tier report places members without a stored state at the ladder's base tier.
+    analyticsModule(deps, { ladderOf: (programId) => tiers.service.config.ladder(programId) }),
     // What-if replays and simulates through the earning, tiers and engagement services.
     whatifModule(deps, { earning: earning.service, tiers: tiers.service, engagement: engagement.service }),
     pagesModule(deps, { mall: spending.find((m) => m.name === 'mall')!.service as MallService }),

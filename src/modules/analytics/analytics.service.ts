@@ -54,8 +54,14 @@ const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0
  * after each bucket, never by summing the ledger from the beginning. Buckets are local dates of
  * the program's zone (`date_trunc` on the local time; weeks start on Monday).
  */
+/** The program's tier ladder, as the tiers module reads it: where a member without a stored state stands. */
+export type LadderSource = (programId: string) => Promise<{ id: string; baseRank: number } | null>;
+
 export class AnalyticsService {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly ladderOf: LadderSource = async () => null,
+  ) {}
 
   range(ctx: ProgramContext, req: ReportRequest): Range {
     const zone = ctx.program.timeZone;
@@ -343,24 +349,21 @@ export class AnalyticsService {
 
   /** The distribution now (period null), and upgrades and downgrades per period from the tier history. */
   private async tiers(programId: string, r: Range) {
+    const ladder = await this.ladderOf(programId);
     const now = await rawQuery<Record<string, unknown>>(
       this.db,
-      // A member without a stored state is at the ladder's base tier (the highest without a
-      // qualification; rank 0, no tier, when every tier has one): the tier path writes a state
-      // only when a member first moves.
-      `with ladder as (select id from tier_ladders where program_id = $1 order by created_at limit 1),
-       base as (
-         select l.id as ladder_id, coalesce((select max(t.rank) from tiers t where t.ladder_id = l.id and t.active and t.config -> 'qualification' is null), 0) as rank
-         from ladder l),
-       counted as (
+      // A member without a stored state is at the ladder's base tier: the tier path writes a
+      // state only when a member first moves.
+      `with counted as (
          select m.ladder_id, m.rank, count(*) as members from member_tiers m where m.program_id = $1 group by 1, 2
          union all
-         select b.ladder_id, b.rank, count(*) from base b join members mm on mm.program_id = $1
-         where not exists (select 1 from member_tiers s where s.member_id = mm.id) group by 1, 2)
+         select $2::text, $3::int, count(*) from members mm
+         where $2::text is not null and mm.program_id = $1 and not exists (select 1 from member_tiers s where s.member_id = mm.id)
+         having count(*) > 0)
        select c.ladder_id, c.rank, t.code, sum(c.members)::bigint as members
        from counted c left join tiers t on t.ladder_id = c.ladder_id and t.rank = c.rank and t.active
        group by 1, 2, 3 order by 1, 2`,
-      [programId],
+      [programId, ladder?.id ?? null, ladder?.baseRank ?? 0],
     );
     const moves = await rawQuery<Record<string, unknown>>(
       this.db,

@@ -157,6 +157,16 @@ const STATE_COLUMNS = [
   'version',
 ];
 
+/**
+ * The state of a member without a stored one, in STATE_COLUMNS order: the base tier since joining.
+ * Read from a `members` row `m`, with $3 the ladder, $4 the program's time zone, $5 the base rank.
+ */
+const BASE_STATE = `m.id as member_id, $3::text as ladder_id, (m.joined_at at time zone $4)::date as joined_on, $5::int as rank, 'qualified'::text as source,
+  m.joined_at as since, $5::int as qualified_rank, m.joined_at as qualified_since, (m.joined_at at time zone $4)::date as attained_on,
+  null::timestamptz as valid_until, null::timestamptz as grace_until, null::date as counters_from, '{}'::jsonb as carry,
+  null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
+  null::text as manual_reason, 0 as lifetime_rank, 1 as version`;
+
 const CHUNK = 50_000;
 
 /** The real-time statement's one row; read back from JSON when it went inside an event's statement. */
@@ -325,23 +335,18 @@ export class TiersService {
     const c = this.compile(ladder);
     const now = ctx.clock.now();
     const params: unknown[] = [memberId, ctx.program.id, ladder.id, ctx.program.timeZone, ladder.baseRank, now, ref];
-    const defaults = `m.id as member_id, $3::text as ladder_id, (m.joined_at at time zone $4)::date as joined_on, $5::int as rank, 'qualified'::text as source,
-      m.joined_at as since, $5::int as qualified_rank, m.joined_at as qualified_since, (m.joined_at at time zone $4)::date as attained_on,
-      null::timestamptz as valid_until, null::timestamptz as grace_until, null::date as counters_from, '{}'::jsonb as carry,
-      null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
-      null::text as manual_reason, 0 as lifetime_rank, 1 as version`;
     const cols = STATE_COLUMNS.join(', ');
     // The state by its key alone: with the program too, the planner may walk the program's states.
     const ctes = write
       ? `ins as (
           insert into member_tiers (${cols}, program_id, updated_at)
-          select ${defaults}, $2, $6 from members m where m.id = $1 and m.program_id = $2
+          select ${BASE_STATE}, $2, $6 from members m where m.id = $1 and m.program_id = $2
           on conflict (member_id) do nothing returning ${cols}, true as stored),
         mt as (select * from ins union all select ${cols}, true as stored from member_tiers where member_id = $1)`
       : `mt as (
           select ${cols}, true as stored from member_tiers where member_id = $1
           union all
-          select ${defaults}, false as stored from members m where m.id = $1 and m.program_id = $2 and $6::timestamptz is not null
+          select ${BASE_STATE}, false as stored from members m where m.id = $1 and m.program_id = $2 and $6::timestamptz is not null
             and not exists (select 1 from member_tiers where member_id = $1))`;
     const inner = c.measureColumns('$7::date');
     const { rows } = await rawQuery<StateRow>(
@@ -487,11 +492,7 @@ export class TiersService {
         -- by its key alone: with the program too, the planner may walk the program's states
         select ${cols}, true as stored from member_tiers where member_id = $1
         union all
-        select m.id as member_id, $3::text as ladder_id, (m.joined_at at time zone $4)::date as joined_on, $5::int as rank, 'qualified'::text as source,
-          m.joined_at as since, $5::int as qualified_rank, m.joined_at as qualified_since, (m.joined_at at time zone $4)::date as attained_on,
-          null::timestamptz as valid_until, null::timestamptz as grace_until, null::date as counters_from, '{}'::jsonb as carry,
-          null::int as purchased_rank, null::timestamptz as purchased_until, null::int as manual_rank, null::timestamptz as manual_until,
-          null::text as manual_reason, 0 as lifetime_rank, 1 as version, false as stored
+        select ${BASE_STATE}, false as stored
         from members m where m.id = $1 and m.program_id = $2 and not exists (select 1 from member_tiers where member_id = $1)),
       x as (
         select mt.*${inner ? ', x.*' : ''} from mt
@@ -1071,7 +1072,7 @@ export class TiersService {
         last = hi;
       }
     };
-    if (filter.kind !== 'due') await this.stateContributors(ladder, program, asOf, ref, lb, filter.kind === 'anniversary' ? filter.monthDays : null);
+    if (filter.kind !== 'due') await this.stateContributors(ladder, program, asOf, ref, filter.kind === 'anniversary' ? filter.monthDays : null);
     // Disjoint member ranges never wait on each other's rows; one statement uses one core.
     const cuts = await memberRangeCuts(this.db, 'member_tiers', 'ladder_id', ladder.id, this.walkers);
     await Promise.all(rangesOf(cuts).map((r) => walk(r.from, r.to)));
@@ -1087,18 +1088,19 @@ export class TiersService {
    * ladder whose floors were lowered since, or a contribution that reached no real-time check,
    * upgrades them here as it does everyone else. Set-based, one statement.
    */
-  private async stateContributors(ladder: Ladder, program: ProgramSnapshot, asOf: Date, ref: string, lowerBound: string | null, monthDays: string[] | null): Promise<void> {
+  private async stateContributors(ladder: Ladder, program: ProgramSnapshot, asOf: Date, ref: string, monthDays: string[] | null): Promise<void> {
+    const lowerBound = scanLowerBound(this.compile(ladder).measures, '$2::date');
     await rawQuery(
       this.db,
-      `insert into member_tiers (member_id, program_id, ladder_id, joined_on, rank, source, since, qualified_rank, qualified_since, attained_on, carry, lifetime_rank, version, updated_at)
-       select m.id, m.program_id, $2, (m.joined_at at time zone $4)::date, $5, 'qualified', m.joined_at, $5, m.joined_at, (m.joined_at at time zone $4)::date, '{}', 0, 1, $6
+      `insert into member_tiers (${STATE_COLUMNS.join(', ')}, program_id, updated_at)
+       select ${BASE_STATE}, m.program_id, $6
        from members m
        where m.program_id = $1 and not exists (select 1 from member_tiers s where s.member_id = m.id)
-         and (exists (select 1 from tier_metric_buckets b where b.member_id = m.id and b.local_date <= $3::date ${lowerBound ? `and b.local_date >= ${lowerBound}` : ''})
+         and (exists (select 1 from tier_metric_buckets b where b.member_id = m.id and b.local_date <= $2::date ${lowerBound ? `and b.local_date >= ${lowerBound}` : ''})
               or exists (select 1 from tier_metric_values v where v.member_id = m.id))
          ${monthDays ? `and to_char((m.joined_at at time zone $4)::date, 'MM-DD') = any($7::text[])` : ''}
        on conflict (member_id) do nothing`,
-      [program.id, ladder.id, ref, program.timeZone, ladder.baseRank, asOf, ...(monthDays ? [monthDays] : [])],
+      [program.id, ref, ladder.id, program.timeZone, ladder.baseRank, asOf, ...(monthDays ? [monthDays] : [])],
     );
   }
 
