@@ -6,7 +6,8 @@ import type { ProgramContext } from '../src/core/context.js';
 import type { EarningService } from '../src/modules/earning/index.js';
 import { evaluate, requiredCounterKeys, type EngineEvent, type MemberContext } from '../src/modules/rules/engine/index.js';
 import { createBenchDatabase, rawPool } from './lib/database.js';
-import { cpuPerOp, measured, measuredLoad, type Measured } from './lib/cpu.js';
+import { Aggregate } from './lib/aggregate.js';
+import { measured, measuredLoad, type Measured } from './lib/cpu.js';
 import { runHttpLoad } from './lib/http-load.js';
 import { benchLine, log, round, step, table } from './lib/report.js';
 import { seedMembers, seededMemberId, settle } from './lib/seed.js';
@@ -17,7 +18,8 @@ import { createBenchProgram, startLaurel } from './ledger/setup.js';
  * Earning on PostgreSQL with 20 active rules: pure evaluation of the compiled rules on one core,
  * batch ingestion over HTTP against a raw set-based batched earn, and single-event HTTP p99 at
  * 16 clients against the raw earn's p99 at the same concurrency, all in one run.
- * Knobs: BENCH_SECONDS (5), BENCH_MEMBERS (100000), BENCH_POOL (24).
+ * Batch and single events run as BENCH_ROUNDS interleaved rounds, each arm beside its baseline.
+ * Knobs: BENCH_SECONDS (5 per arm and round), BENCH_ROUNDS (3), BENCH_MEMBERS (100000), BENCH_POOL (24).
  */
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const SECONDS = env('BENCH_SECONDS', 5);
@@ -25,6 +27,7 @@ const MEMBERS = env('BENCH_MEMBERS', 100_000);
 const BATCH = 1_000;
 const BATCH_WORKERS = 2;
 const SINGLE_WORKERS = 16;
+const ROUNDS = env('BENCH_ROUNDS', 3);
 
 /** Twenty rules of the kinds a real programme runs: per-yuan, categories, channels, caps, a milestone. */
 export function rules(): Array<Record<string, unknown>> {
@@ -132,48 +135,106 @@ export async function main(): Promise<void> {
     const evalNone = await step('pure evaluation (explain none)', async () => evalRate('none'));
     const evalFull = await step('pure evaluation (explain full, as stored with awards)', async () => evalRate('full'));
 
+    // 2 and 3 run as interleaved rounds, each arm beside its baseline in every round (which goes
+    // first alternates), so a phase of the shared machine falls on both; operations, CPU and
+    // latencies add up over the rounds. Before each block, the previous one's writes are settled.
+    const interleaved = async (label: string, arms: Array<{ into: Aggregate; run: () => Promise<Measured> }>, ratioOf: (a: Measured, b: Measured) => number) => {
+      const rounds: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? arms : [...arms].reverse();
+        const got = new Map<Aggregate, Measured>();
+        await step(`${label}, round ${r + 1} of ${ROUNDS}`, async () => {
+          for (const arm of order) {
+            await settled();
+            const m = await arm.run();
+            arm.into.add(m, m.cpu);
+            got.set(arm.into, m);
+          }
+        });
+        rounds.push(ratioOf(got.get(arms[0]!.into)!, got.get(arms[1]!.into)!));
+      }
+      return rounds;
+    };
+
     // 2. Batch: raw set-based batched earn vs events:batch over HTTP, 1,000 events per call.
     let cursor = 0;
     const nextMembers = () => Array.from({ length: BATCH }, () => members[(cursor++ * 7) % MEMBERS]!);
-    const rawBatch = await measuredLoad(pool, bench.name, { label: 'raw batched earn', workers: BATCH_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async () => {
-      const batch = nextMembers();
-      await rawBatchEarn(pool, program.program.id, program.pointTypeIds.points!, batch, batch.map((_, i) => 10 + (i % 90)));
-    });
     const address = await laurel.http.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(address).port);
     const base = `/v1/programs/${program.program.id}`;
     // The HTTP clients run in a worker thread, as the ledger benchmark's do, so the server keeps
-    // its event loop to itself; each request body is one of these, with fresh event ids.
-    const http = (label: string, path: string, workers: number, expectStatus: number, bodies: string[]) =>
-      measured(pool, bench.name, (beforeMeasure) =>
+    // its event loop to itself; each request body is one of these, with fresh event ids (a
+    // worker numbers its requests from zero: the run's number keeps ids of rounds apart).
+    let httpRuns = 0;
+    const http = (label: string, path: string, workers: number, expectStatus: number, bodies: string[]) => {
+      const run = httpRuns++;
+      return measured(pool, bench.name, (beforeMeasure) =>
         runHttpLoad(
           {
             label, port, method: 'POST', paths: [`${base}${path}`], headers: { authorization: `Bearer ${program.key}`, 'content-type': 'application/json' },
-            body: null, bodies, idempotencyPrefix: null, expectStatus, workers, durationMs: SECONDS * 1000, warmupMs: 1000,
+            body: null, bodies: bodies.map((b) => b.replaceAll('{{unique}}', `${run}-{{unique}}`)), idempotencyPrefix: null, expectStatus, workers, durationMs: SECONDS * 1000, warmupMs: 1000,
           },
           beforeMeasure,
         ),
       );
+    };
     const batchBodies = Array.from({ length: 64 }, (_, b) =>
       JSON.stringify({ events: nextMembers().map((m, i) => ({ eventId: `b-{{unique}}-${i}`, member: m, ...purchase(b * BATCH + i) })) }),
     );
-    await settled();
-    const httpBatch = await http('events:batch over HTTP', '/events:batch', BATCH_WORKERS, 200, batchBodies);
+    const rawBatch = new Aggregate('raw batched earn', BATCH_WORKERS);
+    const httpBatch = new Aggregate('events:batch over HTTP', BATCH_WORKERS);
+    const batchRounds = await interleaved(
+      'batch',
+      [
+        { into: httpBatch, run: () => http(httpBatch.label, '/events:batch', BATCH_WORKERS, 200, batchBodies) },
+        {
+          into: rawBatch,
+          run: () =>
+            measuredLoad(pool, bench.name, { label: rawBatch.label, workers: BATCH_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async () => {
+              const batch = nextMembers();
+              await rawBatchEarn(pool, program.program.id, program.pointTypeIds.points!, batch, batch.map((_, i) => 10 + (i % 90)));
+            }),
+        },
+      ],
+      (laurelRun, rawRun) => laurelRun.throughput / rawRun.throughput,
+    );
 
     // 3. Single events over HTTP at 16 clients vs the raw earn at 16 clients.
-    await settled();
     const raw = new RawLedger(pool, program.program.id, program.pointTypeIds.points!);
-    const rawSingle = await measuredLoad(pool, bench.name, { label: 'raw earn', workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
-      await raw.earn(members[(w * 104729 + seq * 31) % MEMBERS]!, 10, `raw-${w}-${seq}`);
-    });
     const singleBodies = Array.from({ length: 20_000 }, (_, n) => JSON.stringify({ eventId: 's-{{unique}}', member: members[(n * 7907) % MEMBERS]!, ...purchase(n) }));
-    await settled();
-    const httpSingle = await http('POST /events', '/events', SINGLE_WORKERS, 201, singleBodies);
+    const rawSingle = new Aggregate('raw earn', SINGLE_WORKERS);
+    const httpSingle = new Aggregate('POST /events', SINGLE_WORKERS);
+    let rawRound = 0;
+    const singleRounds = await interleaved(
+      'single events',
+      [
+        { into: httpSingle, run: () => http(httpSingle.label, '/events', SINGLE_WORKERS, 201, singleBodies) },
+        {
+          into: rawSingle,
+          run: () => {
+            const r = rawRound++;
+            return measuredLoad(pool, bench.name, { label: rawSingle.label, workers: SINGLE_WORKERS, durationMs: SECONDS * 1000, warmupMs: 1000 }, async (w, seq) => {
+              await raw.earn(members[(w * 104729 + seq * 31) % MEMBERS]!, 10, `raw-${r}-${w}-${seq}`);
+            });
+          },
+        },
+      ],
+      (laurelRun, rawRun) => laurelRun.latency.p99 / rawRun.latency.p99,
+    );
 
     const batchEventsPerS = httpBatch.throughput * BATCH;
     const rawBatchPerS = rawBatch.throughput * BATCH;
-    const row = (r: Measured, perOp = 1) => [r.label, r.workers, round(r.throughput * perOp, 0), round(r.latency.p50, 2), round(r.latency.p99, 2), r.errors, `${cpuPerOp(r, undefined, perOp)} (${cpuPerOp(r, 'nodeMs', perOp)} + ${cpuPerOp(r, 'pgMs', perOp)})`];
+    const cpuText = (a: Aggregate, perOp: number) => {
+      const c = a.cpuPerOp();
+      return `${round(c.total / perOp, 0)} (${round(c.node / perOp, 0)} + ${round(c.pg / perOp, 0)})`;
+    };
+    const row = (a: Aggregate, perOp = 1) => {
+      const l = a.latency();
+      return [a.label, a.workers, round(a.throughput * perOp, 0), round(l.p50, 2), round(l.p99, 2), a.errors, cpuText(a, perOp)];
+    };
+    const spread = (xs: number[]) => `${round(Math.min(...xs), 2)} … ${round(Math.max(...xs), 2)}`;
     log(`\n${table(['phase', 'clients', 'events/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/event (node + pg)'], [row(rawBatch, BATCH), row(httpBatch, BATCH), row(rawSingle), row(httpSingle)])}`);
+    log(`${ROUNDS} interleaved rounds of ${SECONDS} s per arm; per round, batch ratio ${spread(batchRounds)}, p99 ratio ${spread(singleRounds)}`);
     log(`pure evaluation: ${round(evalNone, 0)} events/s (explain none), ${round(evalFull, 0)} events/s (full explanation)`);
     benchLine('earning', {
       eval_events_per_s: round(evalNone, 0),
@@ -181,13 +242,13 @@ export async function main(): Promise<void> {
       batch_ingest_events_per_s: round(batchEventsPerS, 0),
       raw_batched_earn_per_s: round(rawBatchPerS, 0),
       batch_ingest_ratio: round(batchEventsPerS / rawBatchPerS, 3),
-      event_p99_ms_c16: round(httpSingle.latency.p99, 2),
-      raw_earn_p99_ms_c16: round(rawSingle.latency.p99, 2),
-      event_p99_ratio_c16: round(httpSingle.latency.p99 / rawSingle.latency.p99, 3),
-      batch_ingest_cpu_us_per_event: cpuPerOp(httpBatch, undefined, BATCH),
-      raw_batched_earn_cpu_us_per_event: cpuPerOp(rawBatch, undefined, BATCH),
-      event_cpu_us_c16: cpuPerOp(httpSingle),
-      raw_earn_cpu_us_c16: cpuPerOp(rawSingle),
+      event_p99_ms_c16: round(httpSingle.latency().p99, 2),
+      raw_earn_p99_ms_c16: round(rawSingle.latency().p99, 2),
+      event_p99_ratio_c16: round(httpSingle.latency().p99 / rawSingle.latency().p99, 3),
+      batch_ingest_cpu_us_per_event: round(httpBatch.cpuPerOp().total / BATCH, 0),
+      raw_batched_earn_cpu_us_per_event: round(rawBatch.cpuPerOp().total / BATCH, 0),
+      event_cpu_us_c16: round(httpSingle.cpuPerOp().total, 0),
+      raw_earn_cpu_us_c16: round(rawSingle.cpuPerOp().total, 0),
       errors: rawBatch.errors + httpBatch.errors + rawSingle.errors + httpSingle.errors,
     });
   } finally {
