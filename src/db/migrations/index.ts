@@ -17,6 +17,7 @@ import { sql as counterGuard } from './0017-counter-guard.js';
 import { sql as ledgerOutboxPerStatement } from './0018-ledger-outbox-per-statement.js';
 import { sql as tierUpgradeFunction } from './0019-tier-upgrade-function.js';
 import { sql as tierBucketsProgramIndex } from './0020-tier-buckets-program-index.js';
+import { sql as tierConfigForeignKeys } from './0021-tier-config-foreign-keys.js';
 
 export interface Migration {
   version: number;
@@ -45,4 +46,5 @@ export const migrations: Migration[] = [
   { version: 18, name: 'ledger-outbox-per-statement', sql: ledgerOutboxPerStatement },
   { version: 19, name: 'tier-upgrade-function', sql: tierUpgradeFunction },
   { version: 20, name: 'tier-buckets-program-index', sql: tierBucketsProgramIndex },
+  { version: 21, name: 'tier-config-foreign-keys', sql: tierConfigForeignKeys },
 ];
