@@ -356,6 +356,10 @@ describe.each(engines)('tiers over time (%s)', (engine) => {
     expect(assigned.body).toMatchObject({ tier: { code: 'gold' }, source: 'manual', manual: { until: '2026-01-20T00:00:00.000Z', reason: 'service recovery #42' }, qualified: { tier: { code: 'member' } } });
     await s.send('u1', 'purchase', { amount: 150_000 }); // earns silver underneath
     expect(await s.tier()).toMatchObject({ tier: { code: 'gold' }, qualified: { tier: { code: 'silver' } } });
+    // The real-time upgrade under the assignment: the member still holds gold since the
+    // assignment, and its history row says so, ending when the assignment does.
+    expect((await s.tier()).since).toBe(assigned.body.since);
+    expect((await s.history())[0]).toMatchObject({ cause: 'event', fromCode: 'gold', toCode: 'gold', source: 'manual', validUntil: '2026-01-20T00:00:00.000Z' });
     await s.advanceTo('2026-01-21T00:00:00Z');
     expect(await s.tier()).toMatchObject({ tier: { code: 'silver' }, source: 'qualified', manual: null });
     const h = await s.history();

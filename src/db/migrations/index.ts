@@ -18,6 +18,7 @@ import { sql as ledgerOutboxPerStatement } from './0018-ledger-outbox-per-statem
 import { sql as tierUpgradeFunction } from './0019-tier-upgrade-function.js';
 import { sql as tierBucketsProgramIndex } from './0020-tier-buckets-program-index.js';
 import { sql as tierConfigForeignKeys } from './0021-tier-config-foreign-keys.js';
+import { sql as tierUpgradeLean } from './0022-tier-upgrade-lean.js';
 
 export interface Migration {
   version: number;
@@ -47,4 +48,5 @@ export const migrations: Migration[] = [
   { version: 19, name: 'tier-upgrade-function', sql: tierUpgradeFunction },
   { version: 20, name: 'tier-buckets-program-index', sql: tierBucketsProgramIndex },
   { version: 21, name: 'tier-config-foreign-keys', sql: tierConfigForeignKeys },
+  { version: 22, name: 'tier-upgrade-lean', sql: tierUpgradeLean },
 ];

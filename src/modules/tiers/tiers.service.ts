@@ -479,7 +479,7 @@ export class TiersService {
       sql
         .replaceAll(TIER_IDS, `(array[${ladder.tiers.map((t) => lit(t.id)).join(', ')}]::text[])`)
         .replaceAll(SNAPSHOTS, `(array[${ladder.tiers.map((t) => `${lit(JSON.stringify(snapshot(t)))}::jsonb`).join(', ')}])`);
-    const eff = effectiveSql('mt.new_q', '$6::timestamptz');
+    const eff = effectiveSql('q.qual', '$6::timestamptz', { rank: 'q.manual_rank', until: 'q.manual_until' }, { rank: 'q.purchased_rank', until: 'q.purchased_until' }, 'q.lifetime_rank');
     const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
     // A regular's buckets go back years; the windows read at most the last of them.
@@ -501,35 +501,20 @@ export class TiersService {
             union all
             select c.metric, c.d, c.v from unnest($8::text[], $9::date[], $10::bigint[]) as c(metric, d, v) where c.d <= ${ref}) b) x on true` : ''}),
       q as (select x.*, ${c.qualifiedRankSql()} as qual from x),
-      n as (
-        select q.*, q.qual > q.qualified_rank as up,
-          case when q.qual > q.qualified_rank then q.qual else q.qualified_rank end as new_q,
-          case when q.qual > q.qualified_rank then ($11::timestamptz[])[q.qual] else q.valid_until end as new_valid,
-          case when q.qual > q.qualified_rank then null else q.grace_until end as new_grace,
-          case when q.qual > q.qualified_rank and ${reset} then ${ref} else q.counters_from end as new_from,
-          case when q.qual > q.qualified_rank and ${reset} then ${carry} else q.carry end as new_carry
-        from q),
-      e as (
-        select mt.*,
-          case when mt.up then ${eff.rank} else mt.rank end as new_rank,
-          case when mt.up then ${eff.source} else mt.source end as new_source
-        from n mt),
-      -- Only an upgrade writes (see migration 0019): a member's first award that changes no tier
-      -- leaves no state row, as the state without a row is the base tier from joining.
+      -- Only an upgrade writes (migrations 0019, 0022), and only an upgrade's new state is worked
+      -- out: a member's first award that changes no tier leaves no state row, as the state
+      -- without a row is the base tier from joining.
       w as (
-        select laurel_tier_upgrade(e.stored, e.version,
-          p_member => e.member_id, p_program => $2::text, p_ladder => e.ladder_id, p_joined_on => e.joined_on,
-          p_rank => e.new_rank, p_source => e.new_source, p_since => case when e.new_rank <> e.rank then $6::timestamptz else e.since end,
-          p_qualified_rank => e.new_q, p_qualified_since => $6::timestamptz, p_attained_on => ${ref}, p_valid_until => e.new_valid,
-          p_grace_until => e.new_grace, p_counters_from => e.new_from, p_carry => e.new_carry, p_purchased_rank => e.purchased_rank,
-          p_purchased_until => e.purchased_until, p_manual_rank => e.manual_rank, p_manual_until => e.manual_until,
-          p_manual_reason => e.manual_reason, p_lifetime_rank => e.lifetime_rank, p_at => $6::timestamptz,
-          h_id => $12::text, h_from_tier => ${TIER_IDS}[e.rank], h_from_rank => e.rank, h_to_tier => ${TIER_IDS}[e.new_rank],
-          h_valid_until => case e.new_source when 'manual' then e.manual_until when 'purchased' then e.purchased_until else e.new_valid end,
-          h_snapshot => ${SNAPSHOTS}[e.new_rank], h_metrics => ${c.metricsJsonSql()}, h_cause => $13::text, h_cause_id => $14::text,
-          h_reason => $15::text, h_actor => $16::text, h_details => $17::jsonb) as written
-        from e where e.up)`;
-    const result = `select e.up, e.rank, e.new_rank, e.new_source, e.new_valid, coalesce((select w.written from w), 0) as written from e`;
+        select u.written, u.new_rank, u.new_source, u.new_valid
+        from q cross join lateral laurel_tier_upgrade(q.stored, q.version,
+          p_member => q.member_id, p_program => $2::text, p_ladder => q.ladder_id, p_joined_on => q.joined_on, p_from_rank => q.rank,
+          p_rank => ${eff.rank}, p_source => ${eff.source}, p_qualified_rank => q.qual, p_valid_until => ($11::timestamptz[])[q.qual],
+          p_counters_from => ${reset ? ref : 'q.counters_from'}, p_carry => ${reset ? carry : 'q.carry'}, p_attained_on => ${ref}, p_at => $6::timestamptz,
+          h_id => $12::text, h_metrics => ${c.metricsJsonSql()}, h_cause => $13::text, h_cause_id => $14::text, h_reason => $15::text,
+          h_actor => $16::text, h_details => $17::jsonb, tier_ids => ${TIER_IDS}, snapshots => ${SNAPSHOTS}) u
+        where q.qual > q.qualified_rank)`;
+    const result = `select q.qual > q.qualified_rank as up, q.rank, coalesce(w.new_rank, q.rank) as new_rank, coalesce(w.new_source, q.source) as new_source,
+      w.new_valid, coalesce(w.written, 0) as written from q left join w on true`;
     const text = constants(`with ${ctes}\n${result}`);
     const parts = new Map<number, string>();
 
