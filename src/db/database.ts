@@ -94,15 +94,53 @@ export function preparedWhileShort(sqlText: string): (rows: number) => string {
   return (rows) => (rows > LONG_ARRAYS ? perCall : sqlText);
 }
 
+/** What PostgreSQL answers a statement that ran nothing: for a BEGIN held back, and for ending an empty transaction. */
+const nothing = (command: string) => Promise.resolve({ command, rowCount: null, rows: [], fields: [] });
+
+/**
+ * The pool as Kysely sees it: named prepared statements (above), and a transaction's BEGIN held
+ * back until its first statement and sent with it, pipelined, where Kysely would wait for it
+ * alone: one round trip fewer per transaction (a quarter of an event's). The connections run in
+ * pg's pipeline mode for that; every other statement is still awaited before the next is sent.
+ * A transaction that ends before any statement never reaches the server.
+ */
 function preparing(pool: pg.Pool): PostgresPool {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    query: ((text: unknown, values?: unknown[]) => {
-      const name = typeof text === 'string' ? preparedNames.get(text) : undefined;
-      return name ? client.query({ name, text: text as string, values: values ?? [] }) : client.query(text as string, values);
-    }) as unknown as PostgresPoolClient['query'],
-    release: (destroy?: boolean) => client.release(destroy),
-  });
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let held = false;
+    const send = (text: string, values?: unknown[]) => {
+      const name = preparedNames.get(text);
+      return name ? client.query({ name, text, values: values ?? [] }) : client.query(text, values);
+    };
+    const withBegin = (text: string, values?: unknown[]) => {
+      // Corked, BEGIN and the statement leave in one write.
+      const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+      stream.cork();
+      try {
+        const begun = client.query('begin');
+        const result = send(text, values);
+        return Promise.all([begun, result]).then(([, r]) => r);
+      } finally {
+        stream.uncork();
+      }
+    };
+    return {
+      query: ((text: string, values?: unknown[]) => {
+        if (text === 'begin' && !values?.length) {
+          held = true;
+          return nothing('BEGIN');
+        }
+        if (!held) return send(text, values);
+        held = false;
+        if (text === 'commit' || text === 'rollback') return nothing(text.toUpperCase());
+        return withBegin(text, values);
+      }) as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => {
+        held = false;
+        client.release(destroy);
+      },
+    };
+  };
   return {
     connect: async () => {
       const client = await pool.connect();
@@ -115,7 +153,8 @@ function preparing(pool: pg.Pool): PostgresPool {
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes() });
+  // pipeline: a held BEGIN goes out with the statement after it (see `preparing`)
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes(), pipeline: true } as pg.PoolConfig);
   // An idle client losing its server (a restart) must not crash the process: the pool drops it.
   pool.on('error', () => {});
   // A checked-out client losing its server emits 'error' on itself, where pg-pool listens no
