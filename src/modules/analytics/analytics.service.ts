@@ -44,6 +44,9 @@ const ratio = (a: number, b: number): number | null => (b === 0 ? null : Math.ro
 /** A local date of a bucket, as SQL gives it (a date column is text on both engines here). */
 const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
 
+/** The program's tier ladder, as the tiers module reads it: where a member without a stored state stands. */
+export type LadderSource = (programId: string) => Promise<{ id: string; baseRank: number } | null>;
+
 /**
  * Reports over the ledger and the domain tables, in set-based SQL.
  *
@@ -54,9 +57,6 @@ const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0
  * after each bucket, never by summing the ledger from the beginning. Buckets are local dates of
  * the program's zone (`date_trunc` on the local time; weeks start on Monday).
  */
-/** The program's tier ladder, as the tiers module reads it: where a member without a stored state stands. */
-export type LadderSource = (programId: string) => Promise<{ id: string; baseRank: number } | null>;
-
 export class AnalyticsService {
   constructor(
     private readonly db: Kysely<DB>,
