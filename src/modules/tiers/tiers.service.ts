@@ -480,7 +480,8 @@ export class TiersService {
         .replaceAll(TIER_IDS, `(array[${ladder.tiers.map((t) => lit(t.id)).join(', ')}]::text[])`)
         .replaceAll(SNAPSHOTS, `(array[${ladder.tiers.map((t) => `${lit(JSON.stringify(snapshot(t)))}::jsonb`).join(', ')}])`);
     const eff = effectiveSql('q.qual', '$6::timestamptz', { rank: 'q.manual_rank', until: 'q.manual_until' }, { rank: 'q.purchased_rank', until: 'q.purchased_until' }, 'q.lifetime_rank');
-    const todays = ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`);
+    // Today's contributions so far (t0…) feed only the carry of a policy that restarts counters.
+    const todays = reset ? ladder.metrics.map((m, i) => `coalesce(sum(b.value) filter (where b.metric = ${lit(m.code)} and b.local_date = ${ref}), 0)::bigint as t${i}`) : [];
     const inner = [c.measureColumns(ref), ...todays].filter(Boolean).join(',\n');
     // A regular's buckets go back years; the windows read at most the last of them.
     const lowerBound = scanLowerBound(c.measures, ref);
